@@ -1,0 +1,253 @@
+"""Builders for every API call: input validation, request body and response parsing.
+
+Each function validates its arguments (raising
+:class:`~huaweicloud_dcs_provider.exceptions.DcsValidationError` before anything is sent) and
+returns a :class:`~huaweicloud_dcs_provider.transport.Call`. The sync and the async hook execute the
+same builders, so both validate and parse identically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from huaweicloud_dcs_provider import validation as v
+from huaweicloud_dcs_provider.endpoints import Api
+from huaweicloud_dcs_provider.exceptions import DcsValidationError
+from huaweicloud_dcs_provider.models import (
+    BatchResult,
+    Job,
+    MigrationLog,
+    MigrationStats,
+    MigrationTask,
+    Whitelist,
+)
+from huaweicloud_dcs_provider.transport import Call
+
+DEFAULT_PAGE_SIZE = 100
+
+
+def _task_params(task_id: str) -> dict[str, str]:
+    return {"task_id": v.safe_id("migration_task_id", task_id)}
+
+
+def create_online_task(
+    *, name: str, vpc_id: str, subnet_id: str, security_group_id: str, description: str | None = None
+) -> Call[dict[str, Any]]:
+    """#2: create an online migration task (returns ``instance_id`` = task id and ``job_id``)."""
+    body: dict[str, Any] = {
+        "name": v.text("name", name, max_length=64),
+        "vpc_id": v.safe_id("vpc_id", vpc_id),
+        "subnet_id": v.safe_id("subnet_id", subnet_id),
+        "security_group_id": v.safe_id("security_group_id", security_group_id),
+    }
+    if description is not None:
+        body["description"] = v.text("description", description, max_length=1024, required=False)
+
+    def parse(data: Any) -> dict[str, Any]:
+        return {"task_id": str(data.get("instance_id") or data.get("id") or ""), "job_id": data.get("job_id")}
+
+    return Call(Api.CREATE_ONLINE_TASK, body=body, parse=parse)
+
+
+def create_backup_import_task(
+    *,
+    task_name: str,
+    target_instance: Mapping[str, Any],
+    backup_files: Mapping[str, Any],
+    migration_method: str = v.MigrationMethod.FULL.value,
+    description: str | None = None,
+) -> Call[MigrationTask]:
+    """#1: import a backup file (OBS bucket or DCS backup record) into a DCS instance."""
+    target = v.instance("target_instance", target_instance)
+    if "id" not in target:
+        raise DcsValidationError("target_instance", "a backup import needs the target DCS instance 'id'")
+    if not isinstance(backup_files, Mapping) or backup_files.get("file_source") not in (
+        "self_build_obs",
+        "backup_record",
+    ):
+        raise DcsValidationError(
+            "backup_files.file_source",
+            f"{dict(backup_files or {}).get('file_source')!r}",
+            "'self_build_obs', 'backup_record'",
+        )
+    body: dict[str, Any] = {
+        "task_name": v.text("task_name", task_name, max_length=64),
+        "migration_type": "backupfile_import",
+        "migration_method": v.enum_value("migration_method", migration_method, v.MigrationMethod),
+        "backup_files": dict(backup_files),
+        "target_instance": target,
+    }
+    if description is not None:
+        body["description"] = v.text("description", description, max_length=1024, required=False)
+    return Call(Api.CREATE_BACKUP_IMPORT_TASK, body=body, parse=MigrationTask.from_api)
+
+
+def configure_online_task(
+    task_id: str,
+    *,
+    migration_method: str,
+    resume_mode: str,
+    source_instance: Mapping[str, Any],
+    target_instance: Mapping[str, Any],
+    bandwidth_limit_mb: int | str | None = None,
+) -> Call[MigrationTask]:
+    """#3: configure the task and start the migration."""
+    params = _task_params(task_id)
+    body: dict[str, Any] = {
+        "migration_method": v.enum_value("migration_method", migration_method, v.MigrationMethod),
+        "resume_mode": v.enum_value("resume_mode", resume_mode, v.ResumeMode),
+        "source_instance": v.instance("source_instance", source_instance),
+        "target_instance": v.instance("target_instance", target_instance),
+    }
+    bandwidth = v.bandwidth(bandwidth_limit_mb)
+    if bandwidth is not None:
+        body["bandwidth_limit_mb"] = bandwidth
+    return Call(
+        Api.CONFIGURE_ONLINE_TASK,
+        params,
+        body=body,
+        parse=lambda data: MigrationTask.from_api(data, task_id=task_id),
+    )
+
+
+def show_task(task_id: str) -> Call[MigrationTask]:
+    """#4: task detail."""
+    return Call(
+        Api.SHOW_TASK, _task_params(task_id), parse=lambda d: MigrationTask.from_api(d, task_id=task_id)
+    )
+
+
+def show_task_stats(task_id: str) -> Call[MigrationStats]:
+    """#5: migration progress."""
+    return Call(Api.SHOW_TASK_STATS, _task_params(task_id), parse=MigrationStats.from_api)
+
+
+def list_tasks_page(
+    *, offset: int, limit: int, name: str | None = None
+) -> Call[tuple[int, list[MigrationTask]]]:
+    """#6: one page of the task list: ``(count, tasks)``."""
+    query = [
+        ("offset", str(v.non_negative_int("offset", offset))),
+        ("limit", str(v.non_negative_int("limit", limit, minimum=1, maximum=v.LIST_LIMIT_MAX))),
+    ]
+    if name is not None:
+        query.append(("name", str(v.text("name", name, max_length=64))))
+
+    def parse(data: Any) -> tuple[int, list[MigrationTask]]:
+        items = data.get("migration_tasks") or []
+        tasks = [MigrationTask.from_api(item) for item in items if isinstance(item, dict)]
+        count = data.get("count")
+        return (int(count) if str(count).isdigit() else len(tasks), tasks)
+
+    return Call(Api.LIST_TASKS, query=query, parse=parse)
+
+
+def list_logs_page(
+    task_id: str, *, offset: int, limit: int, log_level: str | None = None
+) -> Call[tuple[int, list[MigrationLog]]]:
+    """#7: one page of a task's logs: ``(log_num, entries)``."""
+    query = [
+        ("offset", str(v.non_negative_int("offset", offset))),
+        ("limit", str(v.non_negative_int("limit", limit, minimum=1, maximum=v.LIST_LIMIT_MAX))),
+    ]
+    if log_level is not None:
+        query.append(("log_level", v.enum_value("log_level", log_level, v.LogLevel)))
+
+    def parse(data: Any) -> tuple[int, list[MigrationLog]]:
+        items = data.get("migration_logs") or []
+        logs = [MigrationLog.from_api(item) for item in items if isinstance(item, dict)]
+        num = data.get("log_num")
+        return (int(num) if str(num).isdigit() else len(logs), logs)
+
+    return Call(Api.LIST_TASK_LOGS, _task_params(task_id), query=query, parse=parse)
+
+
+def stop_task(task_id: str) -> Call[MigrationTask]:
+    """#8: ask a task to stop (it goes TERMINATING, then TERMINATED)."""
+    return Call(
+        Api.STOP_TASK, _task_params(task_id), parse=lambda d: MigrationTask.from_api(d, task_id=task_id)
+    )
+
+
+def stop_task_sync(task_id: str) -> Call[None]:
+    """#9: "stop synchronization" (204, no body)."""
+    return Call(Api.STOP_TASK_SYNC, _task_params(task_id), parse=lambda _: None)
+
+
+def _batch(api: Api, task_ids: Iterable[str]) -> Call[list[BatchResult]]:
+    ids = v.id_list("migration_task_ids", task_ids)
+
+    def parse(data: Any) -> list[BatchResult]:
+        return [
+            BatchResult.from_api(item) for item in data.get("migration_tasks") or [] if isinstance(item, dict)
+        ]
+
+    return Call(api, body={"migration_tasks": ids}, parse=parse)
+
+
+def batch_stop_tasks(task_ids: Iterable[str]) -> Call[list[BatchResult]]:
+    """#10: stop several tasks (acceptance only)."""
+    return _batch(Api.BATCH_STOP_TASKS, task_ids)
+
+
+def batch_restart_tasks(task_ids: Iterable[str]) -> Call[list[BatchResult]]:
+    """#11: restart several online tasks (acceptance only)."""
+    return _batch(Api.BATCH_RESTART_TASKS, task_ids)
+
+
+def delete_tasks(task_ids: Iterable[str]) -> Call[list[str]]:
+    """#12: delete tasks (``DELETE`` with a JSON body)."""
+    ids = v.id_list("migration_task_ids", task_ids)
+    return Call(
+        Api.DELETE_TASKS,
+        body={"task_id_list": ids},
+        parse=lambda data: [str(i) for i in data.get("task_id_list") or ids],
+    )
+
+
+def update_resume_mode(task_id: str, resume_mode: str) -> Call[None]:
+    """#13: switch auto-reconnect on or off."""
+    body = {"resume_mode": v.enum_value("resume_mode", resume_mode, v.ResumeMode)}
+    return Call(Api.UPDATE_RESUME_MODE, _task_params(task_id), body=body, parse=lambda _: None)
+
+
+def exchange_ip(task_id: str, *, exchanged_ip: Iterable[str], is_exchange_domain: bool) -> Call[None]:
+    """#14: switch the IPs (and optionally domain names) of source and target."""
+    body = {
+        "exchanged_ip": v.ip_list("exchanged_ip", exchanged_ip, allow_networks=False),
+        "is_exchange_domain": v.boolean("is_exchange_domain", is_exchange_domain),
+    }
+    return Call(Api.EXCHANGE_IP, _task_params(task_id), body=body, parse=lambda _: None)
+
+
+def rollback_ip(task_id: str) -> Call[None]:
+    """#15: roll back an IP switch."""
+    return Call(Api.ROLLBACK_IP, _task_params(task_id), parse=lambda _: None)
+
+
+def show_job(job_id: str) -> Call[Job]:
+    """#16: an asynchronous job."""
+    params = {"job_id": v.safe_id("job_id", job_id)}
+    return Call(Api.SHOW_JOB, params, parse=lambda data: Job.from_api(data, job_id=job_id))
+
+
+def show_whitelist(instance_id: str) -> Call[Whitelist]:
+    """#17: an instance's IP whitelist."""
+    params = {"instance_id": v.safe_id("instance_id", instance_id)}
+    return Call(Api.SHOW_WHITELIST, params, parse=lambda d: Whitelist.from_api(d, instance_id=instance_id))
+
+
+def update_whitelist(
+    instance_id: str, *, enable_whitelist: bool, whitelist: Any, asynchronous: bool = False
+) -> Call[str | None]:
+    """#18/#19: replace all whitelist groups (the async variant returns a job id)."""
+    params = {"instance_id": v.safe_id("instance_id", instance_id)}
+    body = {
+        "enable_whitelist": v.boolean("enable_whitelist", enable_whitelist),
+        "whitelist": v.whitelist_groups(whitelist),
+    }
+    api = Api.UPDATE_WHITELIST_ASYNC if asynchronous else Api.UPDATE_WHITELIST
+    return Call(
+        api, params, body=body, parse=lambda data: data.get("job_id") if isinstance(data, dict) else None
+    )

@@ -1,0 +1,282 @@
+"""Fault injection rules and the request log of the emulator.
+
+A rule (posted as JSON to ``/_emulator/faults``) matches API requests by method and a regular
+expression searched in the URL path (no query string), and does one of:
+
+* ``status``: answer an HTTP error (429, 5xx, or a 4xx such as a "busy" ``DCS.4017``) with the
+  usual error body, optionally with ``Retry-After``;
+* ``drop``: close the TCP connection without any response;
+* ``latency``: sleep ``delay`` seconds, then carry on (the next rule, or the real handler).
+
+``when`` is ``before`` (default: the request never reaches the API, nothing happens) or
+``after`` (the API processes the request, its side effect happens, then the fault applies to the
+answer). ``count`` is how many matching requests the rule affects before it expires (default 1;
+``null`` = forever). Rules are tried in the order they were added; latency rules stack, the first
+``status``/``drop`` rule ends the request.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+ACTIONS = ("status", "drop", "latency")
+WHENS = ("before", "after")
+
+#: Default ``(error_code, error_msg)`` of a ``status`` fault, by HTTP status.
+_DEFAULT_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("DCS.4017", "This DCS instance job task is still running."),
+    401: ("APIGW.0301", "Incorrect IAM authentication information: injected fault"),
+    403: ("DCS.2007", "The IAM policy denies the action."),
+    404: ("APIGW.0101", "The API does not exist or has not been published in the environment"),
+    429: (
+        "APIGW.0308",
+        "The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 minute",
+    ),
+}
+
+
+def default_error(status: int) -> tuple[str, str]:
+    """Error code and message a ``status`` fault uses when the rule gives none."""
+    if status in _DEFAULT_ERRORS:
+        return _DEFAULT_ERRORS[status]
+    if status >= 500:
+        return ("DCS.5000", "Internal error.")
+    return ("DCS.4000", "Injected error.")
+
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class FaultRule:
+    """One fault rule; see the module docstring."""
+
+    action: str
+    method: str | None = None
+    path: str | None = None
+    status: int = 503
+    error_code: str | None = None
+    error_msg: str | None = None
+    retry_after: str | None = None
+    delay: float = 1.0
+    count: int | None = 1
+    when: str = "before"
+    body: str | None = None
+    id: int = field(default_factory=lambda: next(_ids))
+    hits: int = 0
+    _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Any) -> FaultRule:
+        """Validate a posted rule; :class:`ValueError` with a readable message when invalid."""
+        if not isinstance(data, dict):
+            raise ValueError("a fault rule must be a JSON object")
+        known = {
+            "action",
+            "method",
+            "path",
+            "status",
+            "error_code",
+            "error_msg",
+            "retry_after",
+            "delay",
+            "count",
+            "when",
+            "body",
+        }
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown fault rule field(s) {unknown}; known: {sorted(known)}")
+        action = data.get("action", "status")
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {list(ACTIONS)}")
+        when = data.get("when") or "before"
+        if when not in WHENS:
+            raise ValueError(f"when must be one of {list(WHENS)}")
+        method = data.get("method")
+        if method is not None and (not isinstance(method, str) or not method):
+            raise ValueError("method must be an HTTP method or null")
+        path = data.get("path")
+        pattern = None
+        if path is not None:
+            if not isinstance(path, str):
+                raise ValueError("path must be a regular expression (string) or null")
+            try:
+                pattern = re.compile(path)
+            except re.error as err:
+                raise ValueError(f"path is not a valid regular expression: {err}") from None
+        status = data.get("status", 503)
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        delay = data.get("delay", 1.0)
+        if delay is None:
+            delay = 1.0
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 600:
+            raise ValueError("delay must be a number of seconds (0-600)")
+        count = data.get("count", 1)
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+            raise ValueError("count must be a positive integer or null (forever)")
+        retry_after = data.get("retry_after")
+        if retry_after is not None:
+            if isinstance(retry_after, bool) or not isinstance(retry_after, int | float | str):
+                raise ValueError("retry_after must be a number of seconds, an HTTP date or null")
+            retry_after = str(int(retry_after)) if isinstance(retry_after, int | float) else retry_after
+        for name in ("error_code", "error_msg", "body"):
+            value = data.get(name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{name} must be a string or null")
+        return cls(
+            action=action,
+            method=method.upper() if method else None,
+            path=path,
+            status=status,
+            error_code=data.get("error_code"),
+            error_msg=data.get("error_msg"),
+            retry_after=retry_after,
+            delay=float(delay),
+            count=count,
+            when=when,
+            body=data.get("body"),
+            _pattern=pattern,
+        )
+
+    def matches(self, method: str, path: str) -> bool:
+        """True when the rule applies to a request (ignores ``count``)."""
+        if self.method is not None and self.method != method.upper():
+            return False
+        return self._pattern is None or self._pattern.search(path) is not None
+
+    @property
+    def remaining(self) -> int | None:
+        """Requests the rule will still affect (``None``: unlimited)."""
+        return None if self.count is None else max(0, self.count - self.hits)
+
+    def error_body(self) -> dict[str, Any]:
+        """JSON body of a ``status`` fault."""
+        code, message = default_error(self.status)
+        return {
+            "error_code": self.error_code or code,
+            "error_msg": self.error_msg or message,
+            "error_ext_msg": None,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (as listed by ``GET /_emulator/faults``)."""
+        return {
+            "id": self.id,
+            "action": self.action,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "error_code": self.error_code,
+            "error_msg": self.error_msg,
+            "retry_after": self.retry_after,
+            "delay": self.delay,
+            "count": self.count,
+            "when": self.when,
+            "body": self.body,
+            "hits": self.hits,
+            "remaining": self.remaining,
+        }
+
+
+class FaultStore:
+    """Active rules, in the order they were added."""
+
+    def __init__(self) -> None:
+        self._rules: list[FaultRule] = []
+
+    def add(self, rule: FaultRule) -> FaultRule:
+        """Register a rule."""
+        self._rules.append(rule)
+        return rule
+
+    def remove(self, rule_id: int) -> bool:
+        """Delete one rule; False if unknown."""
+        before = len(self._rules)
+        self._rules = [r for r in self._rules if r.id != rule_id]
+        return len(self._rules) != before
+
+    def clear(self) -> None:
+        """Delete every rule."""
+        self._rules.clear()
+
+    def rules(self) -> list[FaultRule]:
+        """Active rules."""
+        return list(self._rules)
+
+    def take(self, when: str, method: str, path: str) -> list[FaultRule]:
+        """Rules to apply now, consumed atomically (latency rules, then at most one terminal rule)."""
+        chosen: list[FaultRule] = []
+        for rule in self._rules:
+            if rule.when != when or not rule.matches(method, path):
+                continue
+            rule.hits += 1
+            chosen.append(rule)
+            if rule.action != "latency":
+                break
+        self._rules = [r for r in self._rules if r.remaining != 0]
+        return chosen
+
+
+@dataclass
+class LoggedRequest:
+    """One entry of the request log."""
+
+    request_id: str
+    method: str
+    path: str
+    query: str
+    time: float
+    status: int | None = None
+    duration: float | None = None
+    error_code: str | None = None
+    faults: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "request_id": self.request_id,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "time": self.time,
+            "status": self.status,
+            "duration": self.duration,
+            "error_code": self.error_code,
+            "fault": self.faults[-1] if self.faults else None,
+            "faults": list(self.faults),
+        }
+
+
+class RequestLog:
+    """The last ``maxlen`` API requests (admin calls are not logged)."""
+
+    def __init__(self, maxlen: int = 10_000) -> None:
+        self._entries: deque[LoggedRequest] = deque(maxlen=maxlen)
+
+    def add(self, entry: LoggedRequest) -> LoggedRequest:
+        """Append an entry (completed later by the caller)."""
+        self._entries.append(entry)
+        return entry
+
+    def clear(self) -> int:
+        """Empty the log; returns how many entries were removed."""
+        count = len(self._entries)
+        self._entries.clear()
+        return count
+
+    def entries(self, method: str | None = None, path: str | None = None) -> Iterable[LoggedRequest]:
+        """Entries, optionally filtered by method and a regex searched in the path."""
+        pattern = re.compile(path) if path else None
+        for entry in list(self._entries):
+            if method and entry.method != method.upper():
+                continue
+            if pattern is not None and not pattern.search(entry.path):
+                continue
+            yield entry

@@ -1,0 +1,1 @@
+"""hooks of the Huawei Cloud DCS provider."""

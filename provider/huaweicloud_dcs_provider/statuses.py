@@ -1,0 +1,111 @@
+"""The one classification of DCS migration task statuses (``dcs-api.md`` section 4).
+
+Every other module asks this one what a status means. ``INCRMIGEATING`` (sic) is the spelling the
+API really sends; the prose spelling ``INCRMIGRATING`` is accepted as the same status. A status this
+module does not know is :attr:`StatusClass.UNKNOWN`: callers keep waiting and warn, they never crash
+and never count it as success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class TaskStatus(StrEnum):
+    """Known values of a migration task's ``status`` field (canonical spellings)."""
+
+    CREATING = "CREATING"
+    RUNNING = "RUNNING"  # created, waiting to be configured
+    MIGRATING = "MIGRATING"
+    FULLMIGRATING = "FULLMIGRATING"
+    INCRMIGEATING = "INCRMIGEATING"  # incremental sync live (the wire spelling)
+    MIGRATION_SUCCESS = "MIGRATION_SUCCESS"  # succeeded, resources being cleaned up
+    SUCCESS = "SUCCESS"
+    TERMINATING = "TERMINATING"
+    TERMINATED = "TERMINATED"
+    FAILED = "FAILED"
+    MIGRATION_FAILED = "MIGRATION_FAILED"
+    ERROR = "ERROR"
+    RELEASED = "RELEASED"
+    DELETED = "DELETED"
+
+
+#: Other spellings seen in Huawei's documents, mapped to the wire value.
+ALIASES = {"INCRMIGRATING": TaskStatus.INCRMIGEATING.value}
+
+
+class StatusClass(StrEnum):
+    """What a status means to someone waiting on a task."""
+
+    IN_PROGRESS = "in_progress"
+    SUCCESS = "success"
+    FAILURE = "failure"
+    #: Terminal, but only the caller knows whether it is what they wanted (e.g. TERMINATED,
+    #: INCRMIGEATING for a cutover, RELEASED, DELETED). Default: failure.
+    CALLER_DECIDES = "caller_decides"
+    UNKNOWN = "unknown"
+
+
+_CLASSES: dict[str, StatusClass] = {
+    TaskStatus.CREATING: StatusClass.IN_PROGRESS,
+    TaskStatus.RUNNING: StatusClass.IN_PROGRESS,
+    TaskStatus.MIGRATING: StatusClass.IN_PROGRESS,
+    TaskStatus.FULLMIGRATING: StatusClass.IN_PROGRESS,
+    TaskStatus.TERMINATING: StatusClass.IN_PROGRESS,
+    TaskStatus.MIGRATION_SUCCESS: StatusClass.IN_PROGRESS,
+    TaskStatus.SUCCESS: StatusClass.SUCCESS,
+    TaskStatus.FAILED: StatusClass.FAILURE,
+    TaskStatus.MIGRATION_FAILED: StatusClass.FAILURE,
+    TaskStatus.ERROR: StatusClass.FAILURE,
+    # Incremental sync is live: it never ends on its own. Success for a cutover wait, in progress
+    # for nobody: the caller says which (see ``is_success``).
+    TaskStatus.INCRMIGEATING: StatusClass.CALLER_DECIDES,
+    TaskStatus.TERMINATED: StatusClass.CALLER_DECIDES,
+    TaskStatus.RELEASED: StatusClass.CALLER_DECIDES,
+    TaskStatus.DELETED: StatusClass.CALLER_DECIDES,
+}
+
+#: Pseudo-status used when the API answers HTTP 400 ``DCS.4133`` (task does not exist).
+NOT_FOUND = "NOT_FOUND"
+
+#: Statuses in which a task no longer changes by itself (stop, delete or nothing left to do).
+TERMINAL_STATUSES = frozenset(s for s, c in _CLASSES.items() if c != StatusClass.IN_PROGRESS) | {NOT_FOUND}
+FAILURE_STATUSES = frozenset(s for s, c in _CLASSES.items() if c == StatusClass.FAILURE)
+IN_PROGRESS_STATUSES = frozenset(s for s, c in _CLASSES.items() if c == StatusClass.IN_PROGRESS)
+#: Statuses in which the migration is actively moving data (a configure call already took effect).
+MIGRATING_STATUSES = frozenset(
+    {TaskStatus.MIGRATING, TaskStatus.FULLMIGRATING, TaskStatus.INCRMIGEATING, TaskStatus.MIGRATION_SUCCESS}
+)
+
+
+def normalize(status: str | None) -> str:
+    """Upper-cased, alias-resolved status text ('' for a missing status)."""
+    text = (status or "").strip().upper()
+    return ALIASES.get(text, text)
+
+
+def classify(status: str | None) -> StatusClass:
+    """The class of a status; :attr:`StatusClass.UNKNOWN` for anything this module does not know."""
+    text = normalize(status)
+    if text == NOT_FOUND:
+        return StatusClass.CALLER_DECIDES
+    return _CLASSES.get(text, StatusClass.UNKNOWN)
+
+
+def normalize_targets(statuses: Iterable[str]) -> frozenset[str]:
+    """Validate and normalize a set of statuses a caller waits for."""
+    result = frozenset(normalize(s) for s in statuses)
+    known = set(_CLASSES) | {NOT_FOUND}
+    unknown = sorted(result - known)
+    if unknown:
+        raise ValueError(f"unknown status(es) {unknown}; allowed: {sorted(str(s) for s in known)}")
+    if not result:
+        raise ValueError("at least one status to wait for is required")
+    return result
+
+
+def is_terminal_for(status: str | None, success_statuses: Iterable[str]) -> bool:
+    """True when waiting for ``success_statuses`` should stop at ``status`` (either way)."""
+    text = normalize(status)
+    return text in set(success_statuses) or text in TERMINAL_STATUSES

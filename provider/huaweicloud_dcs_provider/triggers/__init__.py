@@ -1,0 +1,1 @@
+"""triggers of the Huawei Cloud DCS provider."""

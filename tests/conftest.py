@@ -1,0 +1,59 @@
+"""Shared fixtures.
+
+Emulator fixtures (one emulator subprocess per test session, fast timings):
+
+* ``emulator`` (session): the running :class:`EmulatorProcess` (``.base_url``, ``.access_key``,
+  ``.secret_key``, ``.project_id``, ``.conn_uri_json()``, ``.credentials()``).
+* ``emulator_admin``: an :class:`EmulatorAdmin`; the emulator is reset (tasks, faults, request
+  log, timings) before each test that uses it.
+* ``emulator_api``: a signed :class:`EmulatorApiClient` (implies ``emulator_admin``'s reset).
+* ``emulator_conn_env``: sets ``AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT`` to the emulator's
+  connection JSON for the test (implies the reset); returns the ``EmulatorProcess``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from huaweicloud_dcs_provider.emulator.testing import (
+    FAST_TIMINGS,
+    EmulatorAdmin,
+    EmulatorApiClient,
+    EmulatorProcess,
+)
+
+# ------------------------------------------------------------------------------------------------
+# Emulator
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorProcess]:
+    """One emulator subprocess for the whole session (random credentials, fast timings)."""
+    with EmulatorProcess(config=FAST_TIMINGS) as process:
+        yield process
+
+
+@pytest.fixture
+def emulator_admin(emulator: EmulatorProcess) -> EmulatorAdmin:
+    """Admin client; the emulator is reset before the test."""
+    admin = emulator.admin()
+    admin.reset()
+    return admin
+
+
+@pytest.fixture
+def emulator_api(emulator: EmulatorProcess, emulator_admin: EmulatorAdmin) -> EmulatorApiClient:
+    """Signed DCS API client of the (freshly reset) emulator."""
+    return emulator.api()
+
+
+@pytest.fixture
+def emulator_conn_env(
+    emulator: EmulatorProcess, emulator_admin: EmulatorAdmin, monkeypatch: pytest.MonkeyPatch
+) -> EmulatorProcess:
+    """``AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT`` points at the (freshly reset) emulator."""
+    monkeypatch.setenv("AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT", emulator.conn_uri_json())
+    return emulator
