@@ -39,7 +39,8 @@ async def test_reads_in_one_session(task_id: str, emulator_admin: EmulatorAdmin)
         stats = await hook.get_migration_task_stats(task_id)
         logs = await hook.list_migration_task_logs(task_id)
         tasks = await hook.list_migration_tasks(name="async")
-    assert task.task_id == task_id and task.status in ("FULLMIGRATING", "SUCCESS")
+    assert task.task_id == task_id
+    assert task.status in ("FULLMIGRATING", "SUCCESS")
     assert "async-source-pass" not in json.dumps(task.to_dict())
     assert stats.source_dbsize is not None
     assert logs
@@ -77,7 +78,9 @@ async def test_unknown_task_and_auth_errors(
     assert emulator_admin.count_requests() == 1
 
 
-async def test_validation_before_sending(emulator_conn_env: EmulatorProcess, emulator_admin: EmulatorAdmin) -> None:
+async def test_validation_before_sending(
+    emulator_conn_env: EmulatorProcess, emulator_admin: EmulatorAdmin
+) -> None:
     with pytest.raises(DcsValidationError, match="migration_task_id"):
         await DcsAsyncHook().get_migration_task("a/b")
     assert emulator_admin.count_requests() == 0

@@ -73,7 +73,8 @@ def test_test_connection_wrong_sk_fails_in_words(
     assert "Authentication failed" in message
     assert "Secret Access Key is wrong" in message
     assert "HTTP 401" in message
-    assert wrong not in message and emulator.secret_key not in message
+    assert wrong not in message
+    assert emulator.secret_key not in message
 
 
 def test_test_connection_wrong_project_fails_in_words(
@@ -94,7 +95,9 @@ def test_test_connection_unreachable_endpoint(
     assert "Cannot reach the DCS endpoint http://127.0.0.1:9" in message
 
 
-def test_security_token_is_sent_and_signed(emulator_admin: EmulatorAdmin, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_security_token_is_sent_and_signed(
+    emulator_admin: EmulatorAdmin, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with EmulatorProcess(security_token="temporary-token-" + "x" * 40) as temp:
         monkeypatch.setenv("AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT", temp.conn_uri_json())
         assert DcsHook().test_connection()[0]
@@ -128,15 +131,18 @@ def test_full_migration_lifecycle(hook: DcsHook, emulator_admin: EmulatorAdmin) 
     assert done.status == "SUCCESS"
     detail = hook.get_migration_task(task_id)
     assert detail.bandwidth_limit_mb == 100
-    assert detail.source_instance is not None and detail.source_instance.addrs == SOURCE["addrs"]
+    assert detail.source_instance is not None
+    assert detail.source_instance.addrs == SOURCE["addrs"]
     assert detail.source_instance.has_password
     text = json.dumps(detail.to_dict())
-    assert SOURCE["password"] not in text and TARGET["password"] not in text
+    assert SOURCE["password"] not in text
+    assert TARGET["password"] not in text
     assert detail.raw["source_instance"]["password"] == "***"
     final = hook.get_migration_task_stats(task_id)
     assert final.full_migration_progress == 100
     logs = hook.list_migration_task_logs(task_id)
-    assert logs and all(entry.message for entry in logs)
+    assert logs
+    assert all(entry.message for entry in logs)
     assert SOURCE["password"] not in json.dumps([entry.to_dict() for entry in logs])
 
 
@@ -223,7 +229,7 @@ def test_delete_then_unknown_task_is_http_400_dcs_4133(hook: DcsHook, emulator_a
     assert "HTTP 400 DCS.4133" in str(err)
     assert err.request_id
     assert hook.get_task_status(task_id) == NOT_FOUND
-    assert pickle.loads(pickle.dumps(err)).error_code == "DCS.4133"
+    assert pickle.loads(pickle.dumps(err)).error_code == "DCS.4133"  # noqa: S301 - our own bytes
 
 
 def test_job_and_whitelist(hook: DcsHook, emulator_admin: EmulatorAdmin) -> None:
@@ -248,7 +254,10 @@ def test_backup_import_task(hook: DcsHook, emulator_admin: EmulatorAdmin) -> Non
     )
     assert task.task_id
     assert "import-pass-xyz" not in json.dumps(task.to_dict())
-    assert hook.wait_for_task_status(task.task_id, ["SUCCESS"], timeout=20, poll_interval=0.2).status == "SUCCESS"
+    assert (
+        hook.wait_for_task_status(task.task_id, ["SUCCESS"], timeout=20, poll_interval=0.2).status
+        == "SUCCESS"
+    )
 
 
 # -------------------------------------------------------------------------------- retries
@@ -277,12 +286,15 @@ def test_transient_failures_are_retried(
 @pytest.mark.parametrize(
     ("status", "code"), [(400, "DCS.4070"), (403, "DCS.2003"), (404, "DCS.3022"), (401, "DCS.1001")]
 )
-def test_permanent_errors_fail_at_once(hook: DcsHook, emulator_admin: EmulatorAdmin, status: int, code: str) -> None:
+def test_permanent_errors_fail_at_once(
+    hook: DcsHook, emulator_admin: EmulatorAdmin, status: int, code: str
+) -> None:
     emulator_admin.add_fault(method="GET", path=r"/migration-tasks$", status=status, error_code=code, count=5)
     emulator_admin.clear_requests()
     with pytest.raises(DcsApiError) as info:
         hook.list_migration_tasks()
-    assert info.value.status_code == status and info.value.error_code == code
+    assert info.value.status_code == status
+    assert info.value.error_code == code
     assert f"HTTP {status} {code}" in str(info.value)
     assert emulator_admin.count_requests(path=r"/migration-tasks$") == 1
 
@@ -334,7 +346,9 @@ def test_connection_refused_is_a_connection_error(
 ) -> None:
     _conn_env(monkeypatch, emulator, host="http://127.0.0.1:9")
     with pytest.raises(DcsConnectionError) as info:
-        DcsHook(retry_policy=RetryPolicy(max_attempts=2, initial_wait=0.01, max_wait=0.01)).list_migration_tasks()
+        DcsHook(
+            retry_policy=RetryPolicy(max_attempts=2, initial_wait=0.01, max_wait=0.01)
+        ).list_migration_tasks()
     assert info.value.request_sent is False
 
 
@@ -344,7 +358,11 @@ def test_connection_refused_is_a_connection_error(
 @pytest.mark.parametrize(
     ("kwargs", "parameter", "allowed"),
     [
-        ({"migration_method": "full"}, "migration_method", "'full_amount_migration', 'incremental_migration'"),
+        (
+            {"migration_method": "full"},
+            "migration_method",
+            "'full_amount_migration', 'incremental_migration'",
+        ),
         ({"resume_mode": "sometimes"}, "resume_mode", "'auto', 'manual'"),
         ({"bandwidth_limit_mb": 0}, "bandwidth_limit_mb", "1..10240"),
         ({"bandwidth_limit_mb": 10241}, "bandwidth_limit_mb", "1..10240"),
@@ -385,8 +403,14 @@ def test_bad_input_is_refused_before_any_request(
         (lambda h: h.batch_stop_migration_tasks([f"t{i}" for i in range(51)]), "migration_task_ids"),
         (lambda h: h.list_migration_task_logs("t", log_level="DEBUG"), "log_level"),
         (lambda h: h.set_resume_mode("t", "AUTO"), "resume_mode"),
-        (lambda h: h.exchange_instance_ip("t", exchanged_ip=["no-ip"], is_exchange_domain=False), "exchanged_ip"),
-        (lambda h: h.exchange_instance_ip("t", exchanged_ip=["10.0.0.1"], is_exchange_domain="no"), "is_exchange_domain"),
+        (
+            lambda h: h.exchange_instance_ip("t", exchanged_ip=["no-ip"], is_exchange_domain=False),
+            "exchanged_ip",
+        ),
+        (
+            lambda h: h.exchange_instance_ip("t", exchanged_ip=["10.0.0.1"], is_exchange_domain="no"),
+            "is_exchange_domain",
+        ),
         (
             lambda h: h.replace_whitelist(
                 "i", enable_whitelist=True, whitelist=[{"group_name": "g", "ip_list": ["0.0.0.0"]}]
@@ -402,10 +426,17 @@ def test_bad_input_is_refused_before_any_request(
             "whitelist",
         ),
         (lambda h: h.create_online_migration_task(name="", **NETWORK), "name"),
-        (lambda h: h.create_online_migration_task(name="n", vpc_id="v/1", subnet_id="s", security_group_id="g"), "vpc_id"),
+        (
+            lambda h: h.create_online_migration_task(
+                name="n", vpc_id="v/1", subnet_id="s", security_group_id="g"
+            ),
+            "vpc_id",
+        ),
     ],
 )
-def test_other_bad_input_sends_nothing(hook: DcsHook, emulator_admin: EmulatorAdmin, call, parameter: str) -> None:  # type: ignore[no-untyped-def]
+def test_other_bad_input_sends_nothing(
+    hook: DcsHook, emulator_admin: EmulatorAdmin, call, parameter: str
+) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(DcsValidationError) as info:
         call(hook)
     assert info.value.parameter == parameter
@@ -416,7 +447,10 @@ def test_other_bad_input_sends_nothing(hook: DcsHook, emulator_admin: EmulatorAd
 
 
 def test_no_secret_in_repr_errors_or_logs(
-    emulator: EmulatorProcess, emulator_admin: EmulatorAdmin, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    emulator: EmulatorProcess,
+    emulator_admin: EmulatorAdmin,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level("DEBUG")
     _conn_env(monkeypatch, emulator, security_token="tok-" + "y" * 30)
@@ -443,7 +477,9 @@ def test_connection_settings_errors_name_the_field(
     assert emulator_admin.count_requests() == 0
 
 
-def test_default_endpoint_comes_from_region(emulator: EmulatorProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_endpoint_comes_from_region(
+    emulator: EmulatorProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _conn_env(monkeypatch, emulator, host="", region="ap-southeast-1")
     assert DcsHook().settings.endpoint == "https://dcs.ap-southeast-1.myhuaweicloud.com"
     _conn_env(monkeypatch, emulator, host="dcs.eu-de.otc.t-systems.com")

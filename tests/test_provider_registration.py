@@ -24,10 +24,9 @@ def _airflow(args: list[str], tmp_path: Path) -> str:
 
 
 def test_provider_info_matches_airflow_schema() -> None:
+    import airflow
     import jsonschema
     from airflow import providers_manager  # noqa: F401  (the schema ships beside it)
-
-    import airflow
 
     schema_path = Path(airflow.__file__).parent / "provider_info.schema.json"
     schema = json.loads(schema_path.read_text())
@@ -57,7 +56,8 @@ def test_airflow_cli_lists_the_provider_and_hook(tmp_path: Path) -> None:
     hooks = _airflow(["providers", "hooks", "-o", "json"], tmp_path)
     rows = json.loads(hooks[hooks.index("[") :])
     ours = [row for row in rows if row.get("connection_type") == "huaweicloud_dcs"]
-    assert ours and ours[0]["class"] == "huaweicloud_dcs_provider.hooks.dcs.DcsHook"
+    assert ours
+    assert ours[0]["class"] == "huaweicloud_dcs_provider.hooks.dcs.DcsHook"
 
 
 @pytest.mark.integration
