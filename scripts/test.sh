@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+scripts/ensure_redis.sh
 
 echo "==> ruff"
 .venv/bin/ruff check provider tests dags scripts

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
+    AirflowFailException,
     BaseHook,
     BaseOperator,
     BaseOperatorLink,
@@ -18,6 +19,7 @@ from airflow.providers.common.compat.sdk import (
 
 __all__ = [
     "AirflowException",
+    "AirflowFailException",
     "BaseHook",
     "BaseOperator",
     "BaseOperatorLink",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from huaweicloud_dcs_provider._compat import AirflowException
+from huaweicloud_dcs_provider._compat import AirflowException, AirflowFailException
 
 #: DCS error code returned (with HTTP 400) for a migration task that does not exist.
 TASK_NOT_FOUND_CODE = "DCS.4133"
@@ -118,8 +118,11 @@ def _rebuild_connection_error(
     return cls(message, request_sent=request_sent, operation=operation)
 
 
-class DcsMigrationFailedError(DcsError):
-    """A migration task ended in a failure status (or not in the status that was awaited)."""
+class DcsMigrationFailedError(DcsError, AirflowFailException):
+    """A migration task ended in a failure status (or not in the status that was awaited).
+
+    Final: Airflow does not retry the task (a retry would only read the same failure again).
+    """
 
     def __init__(self, message: str, *, task_id: str, status: str, error_text: str | None = None) -> None:
         self.task_id = task_id

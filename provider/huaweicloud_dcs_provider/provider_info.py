@@ -64,6 +64,19 @@ PROVIDER_INFO: dict[str, Any] = {
     "hooks": [
         {"integration-name": HOOK_NAME, "python-modules": ["huaweicloud_dcs_provider.hooks.dcs"]},
     ],
+    "operators": [
+        {
+            "integration-name": HOOK_NAME,
+            "python-modules": ["huaweicloud_dcs_provider.operators.migration"],
+        },
+    ],
+    "sensors": [
+        {"integration-name": HOOK_NAME, "python-modules": ["huaweicloud_dcs_provider.sensors.migration"]},
+    ],
+    "triggers": [
+        {"integration-name": HOOK_NAME, "python-modules": ["huaweicloud_dcs_provider.triggers.migration"]},
+    ],
+    "extra-links": ["huaweicloud_dcs_provider.links.DcsMigrationTaskLink"],
     "connection-types": [
         {
             "connection-type": CONN_TYPE,

@@ -29,6 +29,7 @@ from aiohttp import web
 from huaweicloud_dcs_provider.emulator import DEFAULT_PORT
 from huaweicloud_dcs_provider.emulator.app import EmulatorSettings, create_app
 from huaweicloud_dcs_provider.emulator.auth import AuthConfig, connection_document
+from huaweicloud_dcs_provider.emulator.engine import real_migration_available
 from huaweicloud_dcs_provider.emulator.state import DELETED_DETAIL_CHOICES, EmulatorConfig
 
 log = logging.getLogger("huaweicloud_dcs_provider.emulator")
@@ -93,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=DELETED_DETAIL_CHOICES,
         default=defaults.deleted_detail,
         help="what GET detail answers for a deleted task (default: not_found = HTTP 400 DCS.4133)",
+    )
+    parser.add_argument(
+        "--simulate-only",
+        action="store_true",
+        help="simulate every migration, even between local Redis servers (default: tasks whose source "
+        "and target are both a loopback addrs really copy keys, if the redis package is installed)",
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default: INFO)")
     return parser
@@ -201,11 +208,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         print(f"dcs-emulator: {err}", file=sys.stderr)
         return 2
+    real_migration = not args.simulate_only and real_migration_available()
+    if args.simulate_only:
+        log.info("--simulate-only: every migration is simulated")
+    elif real_migration:
+        log.info("real migration enabled: tasks between loopback Redis addrs copy keys for real")
+    else:
+        log.info(
+            "the redis package is not installed: every migration is simulated "
+            "(pip install 'airflow-provider-huaweicloud-dcs[emulator]' for real local migrations)"
+        )
     settings = EmulatorSettings(
         auth=AuthConfig(
             access_key=access_key, secret_key=secret_key, project_id=project_id, security_token=token
         ),
         config=config,
+        real_migration=real_migration,
     )
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("binding to %s: the emulator is meant for local use only", args.host)

@@ -27,7 +27,7 @@ from aiohttp import web
 
 from huaweicloud_dcs_provider import __version__
 from huaweicloud_dcs_provider.emulator import auth
-from huaweicloud_dcs_provider.emulator.engine import MigrationEngine
+from huaweicloud_dcs_provider.emulator.engine import LiveEngine, MigrationEngine, build_engine
 from huaweicloud_dcs_provider.emulator.faults import FaultRule, FaultStore, LoggedRequest, RequestLog
 from huaweicloud_dcs_provider.emulator.state import (
     INVALID_JSON,
@@ -48,10 +48,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass(frozen=True)
 class EmulatorSettings:
-    """Credentials and startup configuration of one emulator."""
+    """Credentials and startup configuration of one emulator.
+
+    ``real_migration``: really copy keys when a task's source and target are both a loopback
+    ``addrs`` (needs the ``redis`` package; see :mod:`.redis_engine`); otherwise every migration
+    is simulated.
+    """
 
     auth: auth.AuthConfig
     config: EmulatorConfig = field(default_factory=EmulatorConfig)
+    real_migration: bool = False
 
 
 class Emulator:
@@ -66,7 +72,8 @@ class Emulator:
     ) -> None:
         self.settings = settings
         self.auth = settings.auth
-        self.store = TaskStore(settings.config, engine=engine, clock=clock)
+        self.engine = engine or build_engine(settings.real_migration)
+        self.store = TaskStore(settings.config, engine=self.engine, clock=clock)
         self.faults = FaultStore()
         self.requests = RequestLog()
         self.started = time.time()
@@ -305,7 +312,10 @@ async def show_task(request: web.Request) -> web.Response:
 
 
 async def show_task_stats(request: web.Request) -> web.Response:
-    """#5 GET /migration-task/{task_id}/stats."""
+    """#5 GET /migration-task/{task_id}/stats (a real migration's figures are refreshed first)."""
+    engine = _emulator(request).engine
+    if isinstance(engine, LiveEngine):
+        await engine.refresh(request.match_info["task_id"].lower())
     return _ok(_store(request).stats(request.match_info["task_id"]))
 
 
@@ -558,7 +568,15 @@ def create_app(
 ) -> web.Application:
     """Build the emulator application (routes for every ``endpoints.Api`` member + admin API)."""
     app = web.Application(middlewares=[request_log_middleware, fault_middleware, gateway_middleware])
-    app[EMULATOR] = Emulator(settings, engine=engine, clock=clock or time.time)
+    emulator = Emulator(settings, engine=engine, clock=clock or time.time)
+    app[EMULATOR] = emulator
+    live = emulator.engine
+    if isinstance(live, LiveEngine):
+
+        async def close_engine(_app: web.Application) -> None:
+            await live.aclose()
+
+        app.on_cleanup.append(close_engine)
     missing = set(Api) - set(API_HANDLERS)
     if missing:  # pragma: no cover - guarded by tests
         raise RuntimeError(f"endpoints without a handler: {sorted(a.name for a in missing)}")

@@ -6,18 +6,19 @@ for progress and statistics, and is told to stop. :class:`SimulatedEngine`, the 
 connection at all: progress is a function of wall-clock time, and a few well-known inputs make the
 migration fail (see :func:`simulated_failure`).
 
-A later engine that really copies keys between two local Redis servers implements the same
-protocol. It must only ever connect to loopback addresses: call :func:`require_loopback` on every
-endpoint before connecting.
+:mod:`.redis_engine` really copies keys between two local Redis servers with the same protocol
+(:func:`build_engine` picks it when real migration is enabled). Engines that connect must only ever
+connect to loopback addresses: call :func:`require_loopback` on every endpoint before connecting.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import ipaddress
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 #: The password that makes a simulated migration fail with an authentication error.
 WRONG_PASSWORD = "wrong-password"  # noqa: S105 - a documented test trigger, not a secret
@@ -32,6 +33,7 @@ class Phase(StrEnum):
     INCREMENTAL = "incremental"  # full sync done, incremental sync live (never ends by itself)
     DONE = "done"  # full migration finished
     FAILED = "failed"
+    STOPPING = "stopping"  # stop requested, the engine's copy loop is still winding down
     STOPPED = "stopped"
 
 
@@ -138,6 +140,36 @@ class MigrationEngine(Protocol):
 
     def forget(self, task_id: str) -> None:
         """Release everything held for a task (it was deleted); unknown ids are ignored."""
+
+
+@runtime_checkable
+class LiveEngine(Protocol):
+    """Extra hooks of engines that move data in the event loop (see :mod:`.redis_engine`)."""
+
+    async def refresh(self, task_id: str) -> None:
+        """Bring a task's figures up to date before a stats answer (never raises)."""
+
+    async def aclose(self) -> None:
+        """Stop everything and release connections (emulator shutdown)."""
+
+
+def real_migration_available() -> bool:
+    """True when the ``redis`` package (extra ``emulator``) is importable."""
+    return importlib.util.find_spec("redis") is not None
+
+
+def build_engine(real_migration: bool) -> MigrationEngine:
+    """The emulator's engine.
+
+    With ``real_migration``, an :class:`~.redis_engine.AutoEngine`: tasks whose source and target
+    are both one loopback ``addrs`` are really migrated, all others simulated. Without it, a
+    :class:`SimulatedEngine` for every task.
+    """
+    if real_migration:
+        from huaweicloud_dcs_provider.emulator.redis_engine import AutoEngine
+
+        return AutoEngine()
+    return SimulatedEngine()
 
 
 class EngineError(Exception):

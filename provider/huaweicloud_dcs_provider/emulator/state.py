@@ -25,6 +25,7 @@ from typing import Any
 
 from huaweicloud_dcs_provider.emulator.engine import (
     WRONG_PASSWORD,
+    EngineError,
     Method,
     MigrationEngine,
     MigrationSpec,
@@ -559,9 +560,13 @@ class TaskStore:
             )
             return True
         if status == TaskStatus.TERMINATING.value and until is not None and now >= until:
+            stopped_at = self._engine_stopped_at(task, now)
+            if stopped_at is None:
+                return False  # the engine's copy loop is still winding down
+            at = max(until, stopped_at)
             task.until = None
-            self._set_status(task, TaskStatus.TERMINATED.value, until)
-            self._log(task, until, "INFO", "migration.stopped", "Migration task stopped", ("stop",))
+            self._set_status(task, TaskStatus.TERMINATED.value, at)
+            self._log(task, at, "INFO", "migration.stopped", "Migration task stopped", ("stop",))
             return True
         if status == TaskStatus.MIGRATING.value and until is not None and now >= until:
             task.until = None
@@ -606,6 +611,20 @@ class TaskStore:
                 self._log(task, snap.phase_since, "ERROR", "migration.failed", task.error, ("failed",))
                 return True
         return False
+
+    def _engine_stopped_at(self, task: Task, now: float) -> float | None:
+        """When the engine stopped moving data for a stopping task; ``None`` while it still is."""
+        if task.migration_type != ONLINE or task.source is None:
+            return 0.0
+        try:
+            snap = self.engine.poll(task.task_id, now)
+        except EngineError:
+            return 0.0
+        if snap.phase is Phase.STOPPING:
+            return None
+        if snap.phase is Phase.STOPPED:
+            task.last = snap
+        return snap.phase_since
 
     def _advance_all(self, now: float) -> None:
         self._advance_jobs(now)
@@ -859,7 +878,7 @@ class TaskStore:
     # ---------------------------------------------------------------- API: configure
 
     def configure(self, task_id: str, body: Any) -> dict[str, Any]:
-        """#3: start the migration of a RUNNING task (or update a running one with the same sides)."""
+        """#3: start the migration of a RUNNING (or finished) task, or update a running one."""
         now = self._clock()
         task = self._get(task_id, now)
         data = _require_object(body)
@@ -903,8 +922,10 @@ class TaskStore:
                 "reconfigure",
                 "RUNNING; a migrating task only accepts the same method, source and target",
             )
-        if task.status != TaskStatus.RUNNING.value:
-            raise wrong_state(task, "configure", TaskStatus.RUNNING.value)
+        # A finished task may be configured again (Terraform re-points finished tasks this way).
+        if task.status not in (TaskStatus.RUNNING.value, TaskStatus.SUCCESS.value):
+            raise wrong_state(task, "configure", f"{TaskStatus.RUNNING.value} or {TaskStatus.SUCCESS.value}")
+        task.error = ""
         task.migration_method = method
         task.resume_mode = resume_mode
         task.bandwidth_limit_mb = bandwidth

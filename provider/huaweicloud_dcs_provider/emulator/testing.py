@@ -261,6 +261,10 @@ class EmulatorProcess:
 
     Credentials are random unless given. ``config`` sets the startup timings (``FAST_TIMINGS``
     for tests); ``reset`` through the admin API restores them. ``repr`` hides the secret key.
+
+    Every migration is simulated (``--simulate-only``) unless ``real_migration=True``: tests and
+    demos use placeholder addresses such as ``127.0.0.1:6379`` that nothing listens on. With
+    ``real_migration=True``, tasks between two loopback Redis ``addrs`` copy keys for real.
     """
 
     def __init__(
@@ -275,6 +279,7 @@ class EmulatorProcess:
         startup_timeout: float = 30.0,
         python: str | None = None,
         extra_args: Sequence[str] = (),
+        real_migration: bool = False,
     ) -> None:
         ak, sk, project = random_credentials()
         self.access_key = access_key or ak
@@ -286,6 +291,7 @@ class EmulatorProcess:
         self.startup_timeout = startup_timeout
         self.python = python or sys.executable
         self.extra_args = tuple(extra_args)
+        self.real_migration = real_migration
         self.port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: Path | None = None
@@ -313,6 +319,8 @@ class EmulatorProcess:
         ]
         for key, value in self.config.items():
             cmd += [f"--{key.replace('_', '-')}", str(value)]
+        if not self.real_migration:
+            cmd.append("--simulate-only")
         return cmd + list(self.extra_args)
 
     def start(self) -> EmulatorProcess:

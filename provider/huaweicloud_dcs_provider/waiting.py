@@ -1,0 +1,541 @@
+"""Waiting for a migration task: the one place that judges statuses, builds events and maps them.
+
+The sensor (poke, reschedule and deferrable modes), the trigger and the operators all wait the same
+way:
+
+* :func:`judge` says what a status means *to a caller waiting for some statuses* (built on the one
+  classification in :mod:`huaweicloud_dcs_provider.statuses`);
+* :class:`WaitTracker` turns one read of the task (or one failed read) into either "keep waiting"
+  or a final **event** (a plain dict, the payload of a ``TriggerEvent``), and logs progress;
+* :func:`check_sync` / :func:`check_async` do one read with the sync / async hook, and
+  :func:`wait_sync` loops for operators that wait without deferring;
+* :func:`handle_event` maps every event to a result or an exception; ``execute_complete`` of the
+  sensor and of the operators calls it, and so does every non-deferred path.
+
+Event schema (every value is plain JSON data, never a secret)::
+
+    {
+        "status": "success" | "failure" | "timeout" | "error",
+        "migration_task_id": "<task id>",
+        "task_status": "<last DCS status seen>" | None,
+        "task_name": "<task name>" | None,
+        "message": "<human sentence>",
+        "error_text": "<the API's error text or ERROR log lines>" | None,
+        "stats": {"full_migration_progress": ..., "offset": ..., "source_dbsize": ...,
+                  "target_dbsize": ...} | None,
+    }
+
+Polling never stops or cancels the remote migration, whatever goes wrong while watching it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from huaweicloud_dcs_provider import statuses
+from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsError, DcsMigrationFailedError
+from huaweicloud_dcs_provider.retry import is_retryable
+
+if TYPE_CHECKING:
+    from huaweicloud_dcs_provider.hooks.dcs import DcsAsyncHook, DcsHook
+    from huaweicloud_dcs_provider.models import MigrationLog, MigrationStats, MigrationTask
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two status reads unless the user says otherwise.
+DEFAULT_POLL_INTERVAL = 30.0
+#: Seconds an operator waits for the migration by default (7 days, like dbt Cloud / ADF).
+DEFAULT_TIMEOUT = 7 * 24 * 3600.0
+#: Failed reads in a row (after the hook's own retries) before the wait gives up with an error.
+DEFAULT_MAX_CONSECUTIVE_ERRORS = 5
+#: Extra time given to Airflow's own deferral timeout beyond the wait deadline: a backstop only,
+#: the trigger ends the wait itself (with a ``timeout`` event that reaches ``execute_complete``).
+FRAMEWORK_TIMEOUT_BUFFER = 600.0
+#: At most this many ERROR log lines are quoted in a failure message.
+MAX_ERROR_LOG_LINES = 3
+MAX_ERROR_TEXT = 1000
+#: Statuses whose progress figures (``/stats``) are worth reading.
+_STATS_STATUSES = frozenset(
+    {
+        statuses.TaskStatus.FULLMIGRATING,
+        statuses.TaskStatus.INCRMIGEATING,
+        statuses.TaskStatus.MIGRATING,
+        statuses.TaskStatus.MIGRATION_SUCCESS,
+        statuses.TaskStatus.SUCCESS,
+        statuses.TaskStatus.TERMINATING,
+    }
+)
+
+
+class EventStatus(StrEnum):
+    """The ``status`` of an event: how the wait ended."""
+
+    SUCCESS = "success"  # the task reached one of the awaited statuses
+    FAILURE = "failure"  # the task failed, or ended in a status that was not awaited
+    TIMEOUT = "timeout"  # the deadline passed (and a last re-check did not show an end)
+    ERROR = "error"  # the task could not be watched (bad credentials, too many failed reads)
+
+
+class Verdict(StrEnum):
+    """What a status means to someone waiting for ``success_statuses``."""
+
+    REACHED = "reached"
+    FAILED = "failed"
+    #: Terminal, but not an awaited status (e.g. TERMINATED while waiting for SUCCESS).
+    ENDED_ELSEWHERE = "ended_elsewhere"
+    IN_PROGRESS = "in_progress"
+    #: A status this provider does not know: keep waiting, warn, never count it as success.
+    UNKNOWN = "unknown"
+
+    @property
+    def is_final(self) -> bool:
+        """True when the wait is over (either way)."""
+        return self in (Verdict.REACHED, Verdict.FAILED, Verdict.ENDED_ELSEWHERE)
+
+
+class _Log(Protocol):
+    """The logging calls the tracker makes (stdlib and structlog loggers both fit)."""
+
+    def debug(self, msg: Any, /, *args: Any, **kwargs: Any) -> Any: ...
+    def info(self, msg: Any, /, *args: Any, **kwargs: Any) -> Any: ...
+    def warning(self, msg: Any, /, *args: Any, **kwargs: Any) -> Any: ...
+
+
+# ------------------------------------------------------------------------------------------------
+# Judging statuses
+# ------------------------------------------------------------------------------------------------
+
+
+def judge(status: str | None, success_statuses: Iterable[str]) -> Verdict:
+    """What ``status`` means to a caller waiting for ``success_statuses`` (already normalized).
+
+    A caller waiting for ``TERMINATED`` (a stop) keeps waiting while the task still migrates,
+    because a stop request takes a moment to show; anyone else waiting on a task that sits in
+    ``INCRMIGEATING`` (incremental sync, which never ends by itself) is told it ended elsewhere.
+    """
+    targets = frozenset(success_statuses)
+    text = statuses.normalize(status)
+    if text in targets:
+        return Verdict.REACHED
+    cls = statuses.classify(text)
+    if cls is statuses.StatusClass.FAILURE:
+        return Verdict.FAILED
+    if cls is statuses.StatusClass.IN_PROGRESS:
+        return Verdict.IN_PROGRESS
+    if cls is statuses.StatusClass.UNKNOWN:
+        return Verdict.UNKNOWN
+    if statuses.TaskStatus.TERMINATED in targets and text in statuses.MIGRATING_STATUSES:
+        return Verdict.IN_PROGRESS
+    return Verdict.ENDED_ELSEWHERE
+
+
+def _ended_elsewhere_hint(status: str) -> str:
+    if status == statuses.TaskStatus.INCRMIGEATING:
+        return (
+            " The task is in incremental sync, which never ends by itself: wait for "
+            "success_statuses=('INCRMIGEATING',) to go on once incremental sync runs, or stop the task."
+        )
+    if status == statuses.NOT_FOUND:
+        return " The task does not exist (it was deleted, or the id is wrong)."
+    if status == statuses.TaskStatus.TERMINATED:
+        return " The task was stopped before it got there."
+    return ""
+
+
+# ------------------------------------------------------------------------------------------------
+# Small helpers
+# ------------------------------------------------------------------------------------------------
+
+
+def to_seconds(name: str, value: float | timedelta) -> float:
+    """A positive number of seconds from a number or a ``timedelta``."""
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds or a timedelta, got {value!r}")
+    return float(value)
+
+
+def to_optional_seconds(name: str, value: float | timedelta | None) -> float | None:
+    """Like :func:`to_seconds`, with ``None`` meaning "no limit"."""
+    return None if value is None else to_seconds(name, value)
+
+
+def deadline_after(timeout: float | None, *, now: float | None = None) -> float | None:
+    """The absolute deadline (epoch seconds) ``timeout`` seconds from now; ``None`` for no deadline."""
+    if timeout is None:
+        return None
+    return (time.time() if now is None else now) + timeout
+
+
+def framework_timeout(deadline: float | None, poll_interval: float) -> timedelta | None:
+    """A deferral timeout for Airflow that only fires if the trigger could not end the wait itself."""
+    if deadline is None:
+        return None
+    remaining = max(0.0, deadline - time.time())
+    return timedelta(seconds=remaining + max(FRAMEWORK_TIMEOUT_BUFFER, 3 * poll_interval))
+
+
+def human_duration(seconds: float) -> str:
+    """``'45s'``, ``'12m 05s'``, ``'3h 07m'``, ``'2d 04h'``."""
+    total = max(0, round(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def format_deadline(deadline: float) -> str:
+    """``2025-01-31 23:59:59 UTC``."""
+    return datetime.fromtimestamp(deadline, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def error_text_of(task_error: str | None, error_logs: Sequence[MigrationLog] | None = None) -> str | None:
+    """The API's error text of a failed task, or else its last ERROR log lines (shortened)."""
+    text = (task_error or "").strip()
+    if not text and error_logs:
+        lines: list[str] = []
+        for entry in reversed(error_logs):
+            message = (entry.message or "").strip()
+            if message and message not in lines:
+                lines.append(message)
+            if len(lines) >= MAX_ERROR_LOG_LINES:
+                break
+        text = " | ".join(reversed(lines))
+    if not text:
+        return None
+    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 3] + "..."
+
+
+def small_stats(stats: MigrationStats | None) -> dict[str, Any] | None:
+    """The few progress figures an event carries."""
+    if stats is None:
+        return None
+    return {
+        "full_migration_progress": stats.full_migration_progress,
+        "offset": stats.offset,
+        "source_dbsize": stats.source_dbsize,
+        "target_dbsize": stats.target_dbsize,
+    }
+
+
+def _describe_error(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, DcsError) else f"{type(exc).__name__}: {text}"
+
+
+# ------------------------------------------------------------------------------------------------
+# The tracker: one read in, "keep waiting" or an event out
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class WaitTracker:
+    """State of one wait for ``migration_task_id`` to reach one of ``success_statuses``.
+
+    :param migration_task_id: the task watched.
+    :param success_statuses: normalized statuses that end the wait successfully.
+    :param deadline: absolute epoch seconds after which the wait ends with ``timeout`` (after one
+        last read made at or after the deadline); ``None`` waits without limit.
+    :param max_consecutive_errors: failed reads in a row (transient errors only) before giving up.
+    :param logger: where progress goes (the trigger's or operator's logger).
+    """
+
+    migration_task_id: str
+    success_statuses: frozenset[str]
+    deadline: float | None = None
+    max_consecutive_errors: int = DEFAULT_MAX_CONSECUTIVE_ERRORS
+    logger: _Log = field(default=log)
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+    consecutive_errors: int = 0
+    last_status: str | None = None
+    task_name: str | None = None
+    last_stats: dict[str, Any] | None = None
+    _warned_unknown: set[str] = field(default_factory=set, repr=False)
+
+    # ---------------------------------------------------------------- timing
+
+    def deadline_passed(self) -> bool:
+        """True once the deadline is reached: the next read is the last one."""
+        return self.deadline is not None and self.clock() >= self.deadline
+
+    def sleep_seconds(self, poll_interval: float) -> float:
+        """How long to sleep before the next read: the poll interval, cut short at the deadline."""
+        if self.deadline is None:
+            return poll_interval
+        return max(0.0, min(poll_interval, self.deadline - self.clock()))
+
+    # ---------------------------------------------------------------- what to read
+
+    @staticmethod
+    def wants_error_logs(task: MigrationTask | None, verdict: Verdict) -> bool:
+        """Fetch the ERROR logs when a failed task's detail has no error text."""
+        return verdict is Verdict.FAILED and task is not None and not (task.error or "").strip()
+
+    @staticmethod
+    def wants_stats(status: str) -> bool:
+        """Read progress figures for statuses that have any."""
+        return status in _STATS_STATUSES
+
+    # ---------------------------------------------------------------- events
+
+    def event(self, status: EventStatus, message: str, *, error_text: str | None = None) -> dict[str, Any]:
+        """An event payload with everything known so far."""
+        return {
+            "status": status.value,
+            "migration_task_id": self.migration_task_id,
+            "task_status": self.last_status,
+            "task_name": self.task_name,
+            "message": message,
+            "error_text": error_text,
+            "stats": self.last_stats,
+        }
+
+    def _awaited(self) -> str:
+        return ", ".join(sorted(self.success_statuses))
+
+    def _timeout_event(self, extra: str = "") -> dict[str, Any]:
+        assert self.deadline is not None
+        status = self.last_status or "unknown"
+        return self.event(
+            EventStatus.TIMEOUT,
+            f"DCS migration task {self.migration_task_id} is still {status} at the wait deadline "
+            f"({format_deadline(self.deadline)}); it did not reach {self._awaited()} in time.{extra} "
+            "The migration itself was left running.",
+        )
+
+    def on_read_error(self, exc: BaseException, *, final: bool = False) -> dict[str, Any] | None:
+        """A read failed: an ``error`` event if it is fatal or one too many, else keep waiting."""
+        what = _describe_error(exc)
+        if not is_retryable(exc):
+            return self.event(
+                EventStatus.ERROR,
+                f"Cannot watch DCS migration task {self.migration_task_id}: {what}. "
+                "This error is not transient (credentials, permissions or input); the migration "
+                "itself was left as it is.",
+            )
+        self.consecutive_errors += 1
+        if final:
+            return self._timeout_event(f" The last status check failed: {what}.")
+        if self.consecutive_errors >= self.max_consecutive_errors:
+            return self.event(
+                EventStatus.ERROR,
+                f"Gave up watching DCS migration task {self.migration_task_id} after "
+                f"{self.consecutive_errors} failed status checks in a row (last: {what}). "
+                "The migration itself was left running.",
+            )
+        self.logger.warning(
+            "Status check %d/%d of DCS migration task %s failed (transient, will retry): %s",
+            self.consecutive_errors,
+            self.max_consecutive_errors,
+            self.migration_task_id,
+            what,
+        )
+        return None
+
+    def on_task(
+        self,
+        task: MigrationTask | None,
+        *,
+        stats: MigrationStats | None = None,
+        error_logs: Sequence[MigrationLog] | None = None,
+        final: bool = False,
+    ) -> dict[str, Any] | None:
+        """A read succeeded (``task`` is ``None`` when the API says it does not exist)."""
+        self.consecutive_errors = 0
+        status = statuses.NOT_FOUND if task is None else task.status
+        self.last_status = status
+        if task is not None and task.name:
+            self.task_name = task.name
+        if stats is not None:
+            self.last_stats = small_stats(stats)
+        verdict = judge(status, self.success_statuses)
+        task_id = self.migration_task_id
+        if verdict is Verdict.REACHED:
+            return self.event(EventStatus.SUCCESS, f"DCS migration task {task_id} reached {status}.")
+        if verdict is Verdict.FAILED:
+            error_text = error_text_of(task.error if task else None, error_logs)
+            return self.event(
+                EventStatus.FAILURE,
+                f"DCS migration task {task_id} failed with status {status}: "
+                f"{error_text or 'the API gave no error text'}",
+                error_text=error_text,
+            )
+        if verdict is Verdict.ENDED_ELSEWHERE:
+            return self.event(
+                EventStatus.FAILURE,
+                f"DCS migration task {task_id} ended in status {status}, which is not an awaited "
+                f"status ({self._awaited()}).{_ended_elsewhere_hint(status)}",
+                error_text=error_text_of(task.error if task else None),
+            )
+        if verdict is Verdict.UNKNOWN and status not in self._warned_unknown:
+            self._warned_unknown.add(status)
+            self.logger.warning(
+                "DCS migration task %s has status %r, which this provider does not know; "
+                "treating it as still in progress (never as success)",
+                task_id,
+                status,
+            )
+        self.logger.info(
+            "DCS migration task %s: %s; %s; waiting for %s%s",
+            task_id,
+            status or "(no status)",
+            stats.describe() if stats is not None else "no progress figures",
+            self._awaited(),
+            (
+                f" (deadline in {human_duration(self.deadline - self.clock())})"
+                if self.deadline is not None and not final
+                else ""
+            ),
+        )
+        if final:
+            return self._timeout_event()
+        return None
+
+
+# ------------------------------------------------------------------------------------------------
+# One read, sync and async
+# ------------------------------------------------------------------------------------------------
+
+
+def check_sync(hook: DcsHook, tracker: WaitTracker, *, final: bool = False) -> dict[str, Any] | None:
+    """Read the task once with the sync hook; an event if the wait is over, else ``None``."""
+    task_id = tracker.migration_task_id
+    task: MigrationTask | None
+    try:
+        task = hook.get_migration_task(task_id)
+    except DcsApiError as exc:
+        if not exc.is_not_found:
+            return tracker.on_read_error(exc, final=final)
+        task = None
+    except Exception as exc:
+        return tracker.on_read_error(exc, final=final)
+    status = statuses.NOT_FOUND if task is None else task.status
+    verdict = judge(status, tracker.success_statuses)
+    error_logs: list[MigrationLog] | None = None
+    stats: MigrationStats | None = None
+    if tracker.wants_error_logs(task, verdict):
+        try:
+            error_logs = hook.list_migration_task_logs(task_id, log_level="ERROR")
+        except Exception as exc:
+            tracker.logger.warning("Could not read the ERROR logs of DCS task %s: %s", task_id, exc)
+    if tracker.wants_stats(status):
+        try:
+            stats = hook.get_migration_task_stats(task_id)
+        except Exception as exc:
+            tracker.logger.debug("Could not read the progress of DCS task %s: %s", task_id, exc)
+    return tracker.on_task(task, stats=stats, error_logs=error_logs, final=final)
+
+
+async def check_async(
+    hook: DcsAsyncHook, tracker: WaitTracker, *, final: bool = False
+) -> dict[str, Any] | None:
+    """Read the task once with the async hook; an event if the wait is over, else ``None``."""
+    task_id = tracker.migration_task_id
+    task: MigrationTask | None
+    try:
+        task = await hook.get_migration_task(task_id)
+    except DcsApiError as exc:
+        if not exc.is_not_found:
+            return tracker.on_read_error(exc, final=final)
+        task = None
+    except Exception as exc:
+        return tracker.on_read_error(exc, final=final)
+    status = statuses.NOT_FOUND if task is None else task.status
+    verdict = judge(status, tracker.success_statuses)
+    error_logs: list[MigrationLog] | None = None
+    stats: MigrationStats | None = None
+    if tracker.wants_error_logs(task, verdict):
+        try:
+            error_logs = await hook.list_migration_task_logs(task_id, log_level="ERROR")
+        except Exception as exc:
+            tracker.logger.warning("Could not read the ERROR logs of DCS task %s: %s", task_id, exc)
+    if tracker.wants_stats(status):
+        try:
+            stats = await hook.get_migration_task_stats(task_id)
+        except Exception as exc:
+            tracker.logger.debug("Could not read the progress of DCS task %s: %s", task_id, exc)
+    return tracker.on_task(task, stats=stats, error_logs=error_logs, final=final)
+
+
+def wait_sync(
+    hook: DcsHook,
+    tracker: WaitTracker,
+    poll_interval: float,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Poll with the sync hook until the wait is over; returns the final event (never raises)."""
+    while True:
+        final = tracker.deadline_passed()
+        event = check_sync(hook, tracker, final=final)
+        if event is not None:
+            return event
+        sleep(tracker.sleep_seconds(poll_interval))
+
+
+# ------------------------------------------------------------------------------------------------
+# Mapping events to outcomes
+# ------------------------------------------------------------------------------------------------
+
+
+def handle_event(
+    event: Any,
+    *,
+    timeout_error: Callable[[str], BaseException] = DcsError,
+    expected_task_id: str | None = None,
+) -> dict[str, Any]:
+    """Map an event to its outcome: return it on success, raise for everything else.
+
+    :param event: the event payload (from the trigger, or from a sync wait).
+    :param timeout_error: builds the exception raised for a ``timeout`` event (a sensor passes
+        ``AirflowSensorTimeout`` so that ``soft_fail`` applies).
+    :param expected_task_id: when given, an event about another task is refused.
+    :raises DcsMigrationFailedError: the task failed or ended in a status that was not awaited.
+    :raises DcsError: the wait could not be carried out (``error``), or the event is malformed or
+        has an unknown status.
+    """
+    if not isinstance(event, dict) or not isinstance(event.get("status"), str):
+        raise DcsError(f"Malformed DCS migration event (expected a dict with a 'status'): {event!r}")
+    task_id = str(event.get("migration_task_id") or "")
+    if expected_task_id is not None and task_id != expected_task_id:
+        raise DcsError(f"DCS migration event is about task {task_id!r}, expected {expected_task_id!r}")
+    message = str(event.get("message") or "")
+    status = event["status"]
+    if status == EventStatus.SUCCESS:
+        log.info("%s", message or f"DCS migration task {task_id} reached {event.get('task_status')}.")
+        return event
+    if status == EventStatus.FAILURE:
+        raise DcsMigrationFailedError(
+            message or f"DCS migration task {task_id} failed",
+            task_id=task_id,
+            status=str(event.get("task_status") or ""),
+            error_text=event.get("error_text"),
+        )
+    if status == EventStatus.TIMEOUT:
+        raise timeout_error(message or f"Timed out waiting for DCS migration task {task_id}")
+    if status == EventStatus.ERROR:
+        raise DcsError(message or f"Error while waiting for DCS migration task {task_id}")
+    raise DcsError(f"Unknown DCS migration event status {status!r} for task {task_id}: {message}")
+
+
+def result_of(event: dict[str, Any]) -> dict[str, Any]:
+    """The small, secret-free result a sensor returns once the wait succeeded."""
+    return {
+        "id": event.get("migration_task_id"),
+        "name": event.get("task_name"),
+        "status": event.get("task_status"),
+        "stats": event.get("stats"),
+    }
