@@ -253,6 +253,22 @@ class DcsHook(_DcsHookMixin, HttpHook):
                     raise
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
+    def _create_named(self, call: Call[T], name: str, created: Callable[[MigrationTask], T]) -> T:
+        """Run a call creating a task called ``name``; never create it twice.
+
+        The tasks of that name are listed first; after an ambiguous failure, a single new task of that
+        name is the one the first attempt created, and ``created`` turns it into the call's result.
+        """
+        before = {t.task_id for t in self.list_migration_tasks(name=name)}
+
+        def find_created() -> T | None:
+            new = [
+                t for t in self.list_migration_tasks(name=name) if t.task_id not in before and t.name == name
+            ]
+            return created(new[0]) if len(new) == 1 else None
+
+        return self._execute_create(call, find_created)
+
     def test_connection(self) -> tuple[bool, str]:
         """One cheap signed read (list one task); says in words what went wrong."""
         endpoint: str | None = None
@@ -297,15 +313,7 @@ class DcsHook(_DcsHookMixin, HttpHook):
             security_group_id=security_group_id,
             description=description,
         )
-        before = {t.task_id for t in self.list_migration_tasks(name=name)}
-
-        def find_created() -> dict[str, Any] | None:
-            new = [
-                t for t in self.list_migration_tasks(name=name) if t.task_id not in before and t.name == name
-            ]
-            return {"task_id": new[0].task_id, "job_id": None} if len(new) == 1 else None
-
-        created = self._execute_create(call, find_created)
+        created = self._create_named(call, name, lambda task: {"task_id": task.task_id, "job_id": None})
         if not created.get("task_id"):
             raise DcsApiError("DCS create_online_task returned no task id", operation=call.operation)
         result = {"task_id": created["task_id"], "job_id": created.get("job_id"), "status": None}
@@ -341,13 +349,7 @@ class DcsHook(_DcsHookMixin, HttpHook):
             migration_method=migration_method,
             description=description,
         )
-        before = {t.task_id for t in self.list_migration_tasks(name=task_name)}
-
-        def find_created() -> MigrationTask | None:
-            new = [t for t in self.list_migration_tasks(name=task_name) if t.task_id not in before]
-            return new[0] if len(new) == 1 else None
-
-        return self._execute_create(call, find_created)
+        return self._create_named(call, task_name, lambda task: task)
 
     def configure_online_migration(
         self,
