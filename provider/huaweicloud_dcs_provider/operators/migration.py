@@ -110,8 +110,8 @@ class _DcsBaseOperator(BaseOperator):
         context["ti"].xcom_push(key=TASK_ID_XCOM_KEY, value=migration_task_id)
         settings = self.hook.settings
         url = console_url(settings.region, migration_task_id, settings.endpoint)
+        DcsMigrationTaskLink.persist(context, url)
         if url:
-            DcsMigrationTaskLink.persist(context, url)
             self.log.info("DCS migration task %s in the console: %s", migration_task_id, url)
 
     def _read_task(self, migration_task_id: str) -> MigrationTask:

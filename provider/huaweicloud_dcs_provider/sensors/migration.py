@@ -37,8 +37,9 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
         as a spelling of ``INCRMIGEATING``.
     :param deferrable: wait in the triggerer (default) instead of occupying a worker slot.
     :param poke_interval: seconds between two status checks (in every mode).
-    :param timeout: seconds (or ``timedelta``) to wait in all; in deferrable mode the deadline
-        is fixed when the sensor first runs, so triggerer restarts do not extend it. On timeout
+    :param timeout: seconds (or ``timedelta``) to wait per try; in deferrable mode the deadline
+        is fixed (as an absolute time) when the try starts, so triggerer restarts do not extend it;
+        an Airflow retry of the sensor starts a new deadline. On timeout
         the sensor fails with ``AirflowSensorTimeout`` (or is skipped with ``soft_fail``).
     """
 

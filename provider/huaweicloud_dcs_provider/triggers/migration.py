@@ -8,6 +8,7 @@ import ``aiohttp`` or the HTTP provider: the async hook is imported when the tri
 from __future__ import annotations
 
 import asyncio
+import importlib
 import math
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -105,7 +106,10 @@ class DcsMigrationTaskTrigger(BaseTrigger):
         """Poll until the wait is over, then yield one event."""
         tracker = self._tracker()
         try:
-            from huaweicloud_dcs_provider.hooks.dcs import DcsAsyncHook
+            # The first import of the hook (HTTP provider, aiohttp, requests) takes a few hundred ms:
+            # do it in a thread so the triggerer's event loop is not blocked.
+            hooks = await asyncio.to_thread(importlib.import_module, "huaweicloud_dcs_provider.hooks.dcs")
+            DcsAsyncHook = hooks.DcsAsyncHook
 
             self.log.info(
                 "Watching DCS migration task %s every %s s for %s%s",

@@ -1,0 +1,1 @@
+"""End-to-end tests: a real Airflow deployment (api-server, scheduler, dag-processor, triggerer)."""
