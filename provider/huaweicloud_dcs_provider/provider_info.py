@@ -67,7 +67,10 @@ PROVIDER_INFO: dict[str, Any] = {
     "operators": [
         {
             "integration-name": HOOK_NAME,
-            "python-modules": ["huaweicloud_dcs_provider.operators.migration"],
+            "python-modules": [
+                "huaweicloud_dcs_provider.operators.migration",
+                "huaweicloud_dcs_provider.operators.cutover",
+            ],
         },
     ],
     "sensors": [

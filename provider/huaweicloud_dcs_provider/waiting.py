@@ -25,7 +25,9 @@ Event schema (every value is plain JSON data, never a secret)::
                   "target_dbsize": ...} | None,
     }
 
-Polling never stops or cancels the remote migration, whatever goes wrong while watching it.
+Polling never stops or cancels the remote migration, whatever goes wrong while watching it. Only
+the opt-in paths stop one, through :func:`stop_quietly` (best effort): ``stop_on_kill`` (a user
+killed the task) and ``stop_on_deadline`` (:func:`stop_on_timeout`, after a ``timeout`` event).
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ FRAMEWORK_TIMEOUT_BUFFER = 600.0
 #: At most this many ERROR log lines are quoted in a failure message.
 MAX_ERROR_LOG_LINES = 3
 MAX_ERROR_TEXT = 1000
+#: Reads in a row with a small enough offset before a lag wait succeeds, unless told otherwise.
+DEFAULT_CONSECUTIVE_SAMPLES = 3
+#: Offsets shown in the lag trend of a progress line.
+LAG_TREND_LENGTH = 5
 #: Statuses whose progress figures (``/stats``) are worth reading.
 _STATS_STATUSES = frozenset(
     {
@@ -251,6 +257,20 @@ class WaitTracker:
         last read made at or after the deadline); ``None`` waits without limit.
     :param max_consecutive_errors: failed reads in a row (transient errors only) before giving up.
     :param logger: where progress goes (the trigger's or operator's logger).
+    :param max_offset: when set, reaching a success status is not enough: the incremental
+        ``offset`` (the replication lag) must also stay ``<= max_offset`` for
+        ``consecutive_samples`` reads in a row, and the key counts of source and target must differ
+        by at most ``key_count_tolerance`` on the last read. The samples are counted in memory: a
+        new tracker (e.g. after a triggerer restart) starts counting again, which only makes the
+        wait more careful.
+    :param consecutive_samples: reads in a row with a small enough offset (``max_offset`` only).
+    :param key_count_tolerance: largest ``|source_dbsize - target_dbsize|`` accepted on the last
+        read (``max_offset`` only).
+    :param max_key_drift: when set, the source's key count may change by at most this much over
+        the ``consecutive_samples`` reads: a quiet source. ``offset`` is a snapshot, and a migration
+        that keeps up with a steady stream of writes shows an offset of 0 at most reads; a growing
+        (or shrinking) key count shows the writes. Writes that only update existing keys do not
+        change it: freeze writes before relying on it (``max_offset`` only).
     """
 
     migration_task_id: str
@@ -263,6 +283,18 @@ class WaitTracker:
     last_status: str | None = None
     task_name: str | None = None
     last_stats: dict[str, Any] | None = None
+    max_offset: int | None = None
+    consecutive_samples: int = DEFAULT_CONSECUTIVE_SAMPLES
+    key_count_tolerance: int = 0
+    max_key_drift: int | None = None
+    #: Source key counts of the current run of small-offset reads (``max_key_drift`` only).
+    lag_sources: list[int | None] = field(default_factory=list)
+    #: Reads in a row whose offset was small enough (``max_offset`` only).
+    lag_samples_ok: int = 0
+    #: The last few offsets read, oldest first (``None`` when a read had no figure).
+    lag_trend: list[int | None] = field(default_factory=list)
+    #: Successful reads so far.
+    polls: int = 0
     _warned_unknown: set[str] = field(default_factory=set, repr=False)
 
     # ---------------------------------------------------------------- timing
@@ -288,6 +320,78 @@ class WaitTracker:
     def wants_stats(status: str) -> bool:
         """Read progress figures for statuses that have any."""
         return status in _STATS_STATUSES
+
+    # ---------------------------------------------------------------- lag
+
+    def _reset_lag(self) -> None:
+        self.lag_samples_ok = 0
+        self.lag_sources = []
+
+    def _key_drift(self) -> int | None:
+        """How much the source's key count moved over the last ``consecutive_samples`` reads."""
+        window = self.lag_sources[-self.consecutive_samples :]
+        if len(window) < self.consecutive_samples or any(value is None for value in window):
+            return None
+        counts = [value for value in window if value is not None]
+        return max(counts) - min(counts)
+
+    def lag_line(self) -> str:
+        """``offset 1200 -> 340 -> 0 (1/3 samples ok), keys 50000/49990 (source/target)``."""
+        trend = " -> ".join("?" if value is None else str(value) for value in self.lag_trend) or "?"
+        stats = self.last_stats or {}
+        return (
+            f"offset {trend} ({min(self.lag_samples_ok, self.consecutive_samples)}/"
+            f"{self.consecutive_samples} samples ok), keys {stats.get('source_dbsize')}/"
+            f"{stats.get('target_dbsize')} (source/target)"
+        )
+
+    def _on_lag(self, status: str, stats: MigrationStats | None, *, final: bool) -> dict[str, Any] | None:
+        """The task is in an awaited status: succeed only once the lag is small and stable."""
+        assert self.max_offset is not None
+        offset = stats.offset if stats is not None else None
+        if stats is None:
+            # No figures this time (or a stale set from an earlier status): this read proves nothing.
+            self.last_stats = None
+        self.lag_trend = [*self.lag_trend, offset][-LAG_TREND_LENGTH:]
+        source = stats.source_dbsize if stats is not None else None
+        target = stats.target_dbsize if stats is not None else None
+        if offset is not None and offset <= self.max_offset:
+            self.lag_samples_ok += 1
+            self.lag_sources = [*self.lag_sources, source][-self.consecutive_samples :]
+        else:
+            self._reset_lag()
+        keys_match = (
+            source is not None and target is not None and abs(source - target) <= self.key_count_tolerance
+        )
+        drift = self._key_drift()
+        quiet = self.max_key_drift is None or (drift is not None and drift <= self.max_key_drift)
+        line = self.lag_line()
+        if self.max_key_drift is not None and drift is not None:
+            line += f", source keys moved by {drift} over {self.consecutive_samples} reads"
+        if self.lag_samples_ok >= self.consecutive_samples and keys_match and quiet:
+            return self.event(
+                EventStatus.SUCCESS,
+                f"DCS migration task {self.migration_task_id} is {status} and caught up after "
+                f"{self.polls} reads: {line}.",
+            )
+        self.logger.info(
+            "DCS migration task %s: %s; lag %s; waiting for offset <= %d over %d reads and "
+            "key counts within %d%s",
+            self.migration_task_id,
+            status,
+            line,
+            self.max_offset,
+            self.consecutive_samples,
+            self.key_count_tolerance,
+            (
+                f" (deadline in {human_duration(self.deadline - self.clock())})"
+                if self.deadline is not None and not final
+                else ""
+            ),
+        )
+        if final:
+            return self._timeout_event(f" Last lag: {line}.")
+        return None
 
     # ---------------------------------------------------------------- events
 
@@ -355,6 +459,7 @@ class WaitTracker:
     ) -> dict[str, Any] | None:
         """A read succeeded (``task`` is ``None`` when the API says it does not exist)."""
         self.consecutive_errors = 0
+        self.polls += 1
         status = statuses.NOT_FOUND if task is None else task.status
         self.last_status = status
         if task is not None and task.name:
@@ -363,8 +468,11 @@ class WaitTracker:
             self.last_stats = small_stats(stats)
         verdict = judge(status, self.success_statuses)
         task_id = self.migration_task_id
+        if verdict is Verdict.REACHED and self.max_offset is not None:
+            return self._on_lag(status, stats, final=final)
         if verdict is Verdict.REACHED:
             return self.event(EventStatus.SUCCESS, f"DCS migration task {task_id} reached {status}.")
+        self._reset_lag()
         if verdict is Verdict.FAILED:
             error_text = error_text_of(task.error if task else None, error_logs)
             return self.event(
@@ -489,6 +597,54 @@ def wait_sync(
 # ------------------------------------------------------------------------------------------------
 # Mapping events to outcomes
 # ------------------------------------------------------------------------------------------------
+
+
+def stop_quietly(hook: DcsHook, migration_task_id: str, logger: Any, *, reason: str) -> bool:
+    """Ask a migration task to stop, best effort: log the outcome, never raise.
+
+    Used only where the user opted in (``stop_on_kill``): polling itself never stops a migration.
+
+    :param hook: the sync hook.
+    :param migration_task_id: the task to stop.
+    :param logger: where the outcome goes.
+    :param reason: why, for the log line (e.g. ``"the sensor was killed"``).
+    :return: whether the stop request was accepted.
+    """
+    try:
+        task = hook.stop_migration_task(migration_task_id)
+    except Exception as exc:
+        logger.error("Could not stop DCS migration task %s (%s): %s", migration_task_id, reason, exc)
+        return False
+    logger.warning(
+        "Stopped DCS migration task %s because %s (status %s)",
+        migration_task_id,
+        reason,
+        task.status or "unknown",
+    )
+    return True
+
+
+def stop_on_timeout(
+    event: Any, hook: DcsHook, logger: Any, *, timeout_error: Callable[[str], BaseException] = DcsError
+) -> None:
+    """The wait deadline passed and the user asked for a stop there (``stop_on_deadline``).
+
+    Stops the migration (best effort) and raises ``timeout_error`` with a message saying whether
+    it was stopped. Does nothing for events other than ``timeout``.
+
+    :param event: the event that ended the wait.
+    :param hook: the sync hook.
+    :param logger: where the stop's outcome goes.
+    :param timeout_error: builds the exception raised (a sensor passes ``AirflowSensorTimeout``).
+    """
+    if not isinstance(event, dict) or event.get("status") != EventStatus.TIMEOUT:
+        return
+    task_id = str(event.get("migration_task_id") or "")
+    message = str(event.get("message") or f"Timed out waiting for DCS migration task {task_id}")
+    message = message.replace(" The migration itself was left running.", "")
+    if stop_quietly(hook, task_id, logger, reason="the wait deadline passed (stop_on_deadline)"):
+        raise timeout_error(f"{message} The migration was stopped (stop_on_deadline).")
+    raise timeout_error(f"{message} Stopping the migration (stop_on_deadline) failed: see the log.")
 
 
 def handle_event(

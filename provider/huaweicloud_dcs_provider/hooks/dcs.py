@@ -700,6 +700,10 @@ class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
         )
         return logs
 
+    async def stop_migration_task(self, migration_task_id: str) -> MigrationTask:
+        """Ask a task to stop (it goes ``TERMINATING``, then ``TERMINATED``)."""
+        return await self._aexecute(calls.stop_task(migration_task_id))
+
     async def get_job(self, job_id: str) -> Job:
         """An asynchronous DCS job."""
         return await self._aexecute(calls.show_job(job_id))

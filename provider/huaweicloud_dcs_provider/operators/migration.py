@@ -185,6 +185,15 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
     :param deferrable: wait in the triggerer instead of a worker slot (default: the
         ``[operators] default_deferrable`` setting). Uses the same trigger as
         :class:`~huaweicloud_dcs_provider.sensors.migration.DcsMigrationTaskSensor`.
+    :param stop_on_kill: when a user kills this task (mark failed / success, clear) after it
+        configured the migration, stop the migration too: from the worker (:meth:`on_kill`) while
+        it runs there, from the triggerer (the trigger's ``on_kill``) while it is deferred. Best
+        effort (a failed stop is logged, never raised). Off by default: the migration is left
+        running. A triggerer restart never stops the migration.
+    :param stop_on_deadline: when the wait reaches its deadline (``timeout``), stop the migration
+        (best effort), then fail the task saying so. Off by default: the task fails and the
+        migration is left running. Checked when the wait ends, in the worker (``execute_complete``
+        for a deferred wait), never in the triggerer.
     """
 
     template_fields: Sequence[str] = (
@@ -212,10 +221,16 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
         poll_interval: float | timedelta = waiting.DEFAULT_POLL_INTERVAL,
         timeout: float | timedelta | None = waiting.DEFAULT_TIMEOUT,
         deferrable: bool | None = None,
+        stop_on_kill: bool = False,
+        stop_on_deadline: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(dcs_conn_id=dcs_conn_id, **kwargs)
         self.migration_task_id = migration_task_id
+        self.stop_on_kill = stop_on_kill
+        self.stop_on_deadline = stop_on_deadline
+        #: Set once this run starts configuring: only then is there a migration of ours to stop.
+        self._configuring: str | None = None
         self.migration_method = migration_method
         self.resume_mode = resume_mode
         self.source_instance, self._source_password = _split_instance("source_instance", source_instance)
@@ -392,6 +407,7 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
         self._push_task(context, migration_task_id)
         try_number = getattr(context.get("ti"), "try_number", 1)
         is_retry = isinstance(try_number, int) and try_number > 1
+        self._configuring = migration_task_id
         task = self._configure_or_attach(migration_task_id, source, target, deadline, is_retry=is_retry)
         summary = task.summary()
         summary["id"] = summary.get("id") or migration_task_id
@@ -411,11 +427,19 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
                 success_statuses=success,
                 poll_interval=self.poll_interval,
                 deadline=deadline,
+                stop_on_kill=self.stop_on_kill,
             ),
             method_name="execute_complete",
             kwargs={"summary": summary},
             timeout=waiting.framework_timeout(deadline, self.poll_interval),
         )
+
+    def on_kill(self) -> None:
+        """Killed while running in a worker: stop the migration this run configured, if opted in."""
+        if self.stop_on_kill and self._configuring is not None:
+            waiting.stop_quietly(
+                self.hook, self._configuring, self.log, reason="the configure task was killed"
+            )
 
     def execute_complete(
         self, context: Context, event: Any = None, summary: dict[str, Any] | None = None
@@ -423,8 +447,9 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
         """Resume after the trigger fired: map its event (the one mapping, in ``waiting``)."""
         return self._complete(event, summary or {})
 
-    @staticmethod
-    def _complete(event: Any, summary: dict[str, Any]) -> dict[str, Any]:
+    def _complete(self, event: Any, summary: dict[str, Any]) -> dict[str, Any]:
+        if self.stop_on_deadline:
+            waiting.stop_on_timeout(event, self.hook, self.log)
         done = waiting.handle_event(event)
         result = dict(summary)
         result["id"] = done.get("migration_task_id") or result.get("id")

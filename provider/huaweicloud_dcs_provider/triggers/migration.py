@@ -32,7 +32,16 @@ class DcsMigrationTaskTrigger(BaseTrigger):
     has just checked), rides out transient API errors (429, 5xx, network faults: up to
     ``max_consecutive_errors`` failed reads in a row), ends at once on fatal ones (401/403, bad
     input) and reads the status one last time at the deadline before reporting a timeout. It never
-    stops the migration, neither when watching fails nor when the trigger is cancelled.
+    stops the migration while watching it, whatever goes wrong, and never when it is cancelled or
+    cleaned up (a triggerer restart or redistribution must not stop a migration). Only when it was
+    created with ``stop_on_kill=True`` does it stop the migration, in :meth:`on_kill`, which Airflow
+    calls when a user kills the deferred task (mark failed / success, clear).
+
+    With ``max_offset`` set it is a *lag* wait: reaching a success status (normally
+    ``INCRMIGEATING``) is not enough, the incremental ``offset`` must stay ``<= max_offset`` for
+    ``consecutive_samples`` reads in a row and the key counts must match within
+    ``key_count_tolerance`` (see :class:`~huaweicloud_dcs_provider.waiting.WaitTracker`). The samples
+    are counted in memory, so a triggerer restart starts counting again.
 
     Fires exactly one event (schema in :mod:`huaweicloud_dcs_provider.waiting`):
     ``status`` is ``success``, ``failure``, ``timeout`` or ``error``.
@@ -46,6 +55,14 @@ class DcsMigrationTaskTrigger(BaseTrigger):
         ``None`` waits without limit. Absolute, so a restarted triggerer does not wait longer.
     :param max_consecutive_errors: failed reads in a row (after the hook's own short retries)
         before the trigger gives up with an ``error`` event.
+    :param max_offset: largest incremental offset (replication lag) accepted; ``None`` (default)
+        ends the wait as soon as a success status is reached.
+    :param consecutive_samples: reads in a row with ``offset <= max_offset`` needed.
+    :param key_count_tolerance: largest ``|source_dbsize - target_dbsize|`` accepted on the last read.
+    :param max_key_drift: largest change of the source's key count over those reads (a quiet
+        source); ``None`` does not check it.
+    :param stop_on_kill: stop the migration when a user kills the deferred task (see
+        :meth:`on_kill`). Off by default.
     """
 
     CLASSPATH = "huaweicloud_dcs_provider.triggers.migration.DcsMigrationTaskTrigger"
@@ -58,6 +75,11 @@ class DcsMigrationTaskTrigger(BaseTrigger):
         poll_interval: float = waiting.DEFAULT_POLL_INTERVAL,
         deadline: float | None = None,
         max_consecutive_errors: int = waiting.DEFAULT_MAX_CONSECUTIVE_ERRORS,
+        max_offset: int | None = None,
+        consecutive_samples: int = waiting.DEFAULT_CONSECUTIVE_SAMPLES,
+        key_count_tolerance: int = 0,
+        max_key_drift: int | None = None,
+        stop_on_kill: bool = False,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.migration_task_id = safe_id("migration_task_id", migration_task_id)
@@ -78,20 +100,39 @@ class DcsMigrationTaskTrigger(BaseTrigger):
                 f"max_consecutive_errors must be an integer >= 1, got {max_consecutive_errors!r}"
             )
         self.max_consecutive_errors = max_consecutive_errors
+        self.max_offset = None if max_offset is None else _integer("max_offset", max_offset, minimum=0)
+        self.consecutive_samples = _integer("consecutive_samples", consecutive_samples, minimum=1)
+        self.key_count_tolerance = _integer("key_count_tolerance", key_count_tolerance, minimum=0)
+        self.max_key_drift = (
+            None if max_key_drift is None else _integer("max_key_drift", max_key_drift, minimum=0)
+        )
+        if not isinstance(stop_on_kill, bool):
+            raise ValueError(f"stop_on_kill must be a bool, got {stop_on_kill!r}")
+        self.stop_on_kill = stop_on_kill
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        """Only plain data: ids, the connection id, intervals, statuses and the absolute deadline."""
-        return (
-            self.CLASSPATH,
-            {
-                "migration_task_id": self.migration_task_id,
-                "dcs_conn_id": self.dcs_conn_id,
-                "success_statuses": list(self.success_statuses),
-                "poll_interval": self.poll_interval,
-                "deadline": self.deadline,
-                "max_consecutive_errors": self.max_consecutive_errors,
-            },
-        )
+        """Only plain data: ids, the connection id, intervals, statuses and the absolute deadline.
+
+        The lag settings are written only for a lag wait (``max_offset`` set), and ``stop_on_kill``
+        only when true, so the kwargs of a plain wait are the same as before they existed.
+        """
+        kwargs: dict[str, Any] = {
+            "migration_task_id": self.migration_task_id,
+            "dcs_conn_id": self.dcs_conn_id,
+            "success_statuses": list(self.success_statuses),
+            "poll_interval": self.poll_interval,
+            "deadline": self.deadline,
+            "max_consecutive_errors": self.max_consecutive_errors,
+        }
+        if self.max_offset is not None:
+            kwargs["max_offset"] = self.max_offset
+            kwargs["consecutive_samples"] = self.consecutive_samples
+            kwargs["key_count_tolerance"] = self.key_count_tolerance
+            if self.max_key_drift is not None:
+                kwargs["max_key_drift"] = self.max_key_drift
+        if self.stop_on_kill:
+            kwargs["stop_on_kill"] = True
+        return (self.CLASSPATH, kwargs)
 
     def _tracker(self) -> waiting.WaitTracker:
         return waiting.WaitTracker(
@@ -100,7 +141,40 @@ class DcsMigrationTaskTrigger(BaseTrigger):
             deadline=self.deadline,
             max_consecutive_errors=self.max_consecutive_errors,
             logger=self.log,
+            max_offset=self.max_offset,
+            consecutive_samples=self.consecutive_samples,
+            key_count_tolerance=self.key_count_tolerance,
+            max_key_drift=self.max_key_drift,
         )
+
+    async def on_kill(self) -> None:
+        """A user killed the deferred task: stop the migration, only if ``stop_on_kill`` is set.
+
+        Airflow calls this for user actions only (mark failed / success, clear), never on a
+        triggerer restart; :meth:`cleanup` and cancellation never stop anything. Best effort: a
+        failed stop is logged, never raised.
+        """
+        if not self.stop_on_kill:
+            self.log.info(
+                "DCS migration task %s is left running (stop_on_kill is off)", self.migration_task_id
+            )
+            return
+        try:
+            hooks = await asyncio.to_thread(importlib.import_module, "huaweicloud_dcs_provider.hooks.dcs")
+            async with hooks.DcsAsyncHook(self.dcs_conn_id, retry_policy=POLL_RETRY_POLICY) as hook:
+                task = await hook.stop_migration_task(self.migration_task_id)
+            self.log.warning(
+                "Stopped DCS migration task %s because the task waiting for it was killed (status %s)",
+                self.migration_task_id,
+                task.status or "unknown",
+            )
+        except Exception as exc:
+            self.log.error(
+                "Could not stop DCS migration task %s after the kill: %s: %s",
+                self.migration_task_id,
+                type(exc).__name__,
+                exc,
+            )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the wait is over, then yield one event."""
@@ -133,6 +207,12 @@ class DcsMigrationTaskTrigger(BaseTrigger):
                 f"{type(exc).__name__}: {exc}. The migration itself was left as it is.",
             )
         yield TriggerEvent(event)  # type: ignore[no-untyped-call]
+
+
+def _integer(name: str, value: Any, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
 
 
 def _number(name: str, value: Any, *, positive: bool) -> float:
