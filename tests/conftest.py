@@ -13,6 +13,7 @@ Emulator fixtures (one emulator subprocess per test session, fast timings):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -57,3 +58,32 @@ def emulator_conn_env(
     """``AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT`` points at the (freshly reset) emulator."""
     monkeypatch.setenv("AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT", emulator.conn_uri_json())
     return emulator
+
+
+# ------------------------------------------------------------------------------------------------
+# Load test size (tests/e2e/test_load.py)
+# ------------------------------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--load-migrations N``: mapped migrations of the e2e load test (the issue's full run: 200)."""
+    parser.addoption(
+        "--load-migrations",
+        type=int,
+        default=None,
+        help="mapped migrations in tests/e2e/test_load.py (default: $DCS_LOAD_MIGRATIONS, else 20)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The option wins over ``$DCS_LOAD_MIGRATIONS``; set before test modules are imported (the
+    load test sizes its timeout from it)."""
+    value = config.getoption("--load-migrations", default=None)
+    if value is not None:
+        if value < 1:
+            raise pytest.UsageError("--load-migrations must be >= 1")
+        os.environ["DCS_LOAD_MIGRATIONS"] = str(value)
+
+
+# The session-wide secret scan (registry, collectors; tests/test_zz_secret_hygiene.py runs it last).
+pytest_plugins = ["secret_hygiene"]

@@ -21,10 +21,29 @@ from huaweicloud_dcs_provider.models import (
     MigrationStats,
     MigrationTask,
     Whitelist,
+    to_int,
 )
 from huaweicloud_dcs_provider.transport import Call
 
 DEFAULT_PAGE_SIZE = 100
+
+
+def _obj(data: Any) -> dict[str, Any]:
+    """The response as a JSON object; ``{}`` for anything else (a list, a string, ``null``)."""
+    return data if isinstance(data, dict) else {}
+
+
+def _total(value: Any, *, offset: int, limit: int, received: int) -> int:
+    """The total a list page announces, kept consistent with what the page holds.
+
+    A page that is not full (or longer than asked for: the limit was ignored) is the last one,
+    whatever the announced total says; so is a page whose total is unreadable. A paging loop over
+    these pages ends even when the answer lies about its total.
+    """
+    total = to_int(value)
+    if received != limit or total is None or total < 0:
+        return offset + received
+    return total
 
 
 def _task_params(task_id: str) -> dict[str, str]:
@@ -45,7 +64,15 @@ def create_online_task(
         body["description"] = v.text("description", description, max_length=1024, required=False)
 
     def parse(data: Any) -> dict[str, Any]:
-        return {"task_id": str(data.get("instance_id") or data.get("id") or ""), "job_id": data.get("job_id")}
+        data = _obj(data)
+        task_id = data.get("instance_id") or data.get("id")
+        job_id = data.get("job_id")
+        return {
+            "task_id": str(task_id)
+            if isinstance(task_id, str | int) and not isinstance(task_id, bool)
+            else "",
+            "job_id": str(job_id) if isinstance(job_id, str | int) and not isinstance(job_id, bool) else None,
+        }
 
     return Call(Api.CREATE_ONLINE_TASK, body=body, parse=parse)
 
@@ -62,13 +89,16 @@ def create_backup_import_task(
     target = v.instance("target_instance", target_instance)
     if "id" not in target:
         raise DcsValidationError("target_instance", "a backup import needs the target DCS instance 'id'")
-    if not isinstance(backup_files, Mapping) or backup_files.get("file_source") not in (
-        "self_build_obs",
-        "backup_record",
-    ):
+    if not isinstance(backup_files, Mapping):
+        raise DcsValidationError(
+            "backup_files",
+            f"must be a mapping, got {type(backup_files).__name__}",
+            "{'file_source': 'self_build_obs' | 'backup_record', ...}",
+        )
+    if backup_files.get("file_source") not in ("self_build_obs", "backup_record"):
         raise DcsValidationError(
             "backup_files.file_source",
-            f"{dict(backup_files or {}).get('file_source')!r}",
+            f"{v.shown(backup_files.get('file_source'))} is not a valid value",
             "'self_build_obs', 'backup_record'",
         )
     body: dict[str, Any] = {
@@ -80,7 +110,9 @@ def create_backup_import_task(
     }
     if description is not None:
         body["description"] = v.text("description", description, max_length=1024, required=False)
-    return Call(Api.CREATE_BACKUP_IMPORT_TASK, body=body, parse=MigrationTask.from_api)
+    return Call(
+        Api.CREATE_BACKUP_IMPORT_TASK, body=body, parse=lambda data: MigrationTask.from_api(_obj(data))
+    )
 
 
 def configure_online_task(
@@ -107,20 +139,20 @@ def configure_online_task(
         Api.CONFIGURE_ONLINE_TASK,
         params,
         body=body,
-        parse=lambda data: MigrationTask.from_api(data, task_id=task_id),
+        parse=lambda data: MigrationTask.from_api(_obj(data), task_id=task_id),
     )
 
 
 def show_task(task_id: str) -> Call[MigrationTask]:
     """#4: task detail."""
     return Call(
-        Api.SHOW_TASK, _task_params(task_id), parse=lambda d: MigrationTask.from_api(d, task_id=task_id)
+        Api.SHOW_TASK, _task_params(task_id), parse=lambda d: MigrationTask.from_api(_obj(d), task_id=task_id)
     )
 
 
 def show_task_stats(task_id: str) -> Call[MigrationStats]:
     """#5: migration progress."""
-    return Call(Api.SHOW_TASK_STATS, _task_params(task_id), parse=MigrationStats.from_api)
+    return Call(Api.SHOW_TASK_STATS, _task_params(task_id), parse=lambda d: MigrationStats.from_api(_obj(d)))
 
 
 def list_tasks_page(
@@ -135,10 +167,14 @@ def list_tasks_page(
         query.append(("name", str(v.text("name", name, max_length=64))))
 
     def parse(data: Any) -> tuple[int, list[MigrationTask]]:
-        items = data.get("migration_tasks") or []
-        tasks = [MigrationTask.from_api(item) for item in items if isinstance(item, dict)]
-        count = data.get("count")
-        return (int(count) if str(count).isdigit() else len(tasks), tasks)
+        data = _obj(data)
+        items = data.get("migration_tasks")
+        tasks = (
+            [MigrationTask.from_api(i) for i in items if isinstance(i, dict)]
+            if isinstance(items, list)
+            else []
+        )
+        return (_total(data.get("count"), offset=offset, limit=limit, received=len(tasks)), tasks)
 
     return Call(Api.LIST_TASKS, query=query, parse=parse)
 
@@ -155,10 +191,14 @@ def list_logs_page(
         query.append(("log_level", v.enum_value("log_level", log_level, v.LogLevel)))
 
     def parse(data: Any) -> tuple[int, list[MigrationLog]]:
-        items = data.get("migration_logs") or []
-        logs = [MigrationLog.from_api(item) for item in items if isinstance(item, dict)]
-        num = data.get("log_num")
-        return (int(num) if str(num).isdigit() else len(logs), logs)
+        data = _obj(data)
+        items = data.get("migration_logs")
+        logs = (
+            [MigrationLog.from_api(i) for i in items if isinstance(i, dict)]
+            if isinstance(items, list)
+            else []
+        )
+        return (_total(data.get("log_num"), offset=offset, limit=limit, received=len(logs)), logs)
 
     return Call(Api.LIST_TASK_LOGS, _task_params(task_id), query=query, parse=parse)
 
@@ -166,7 +206,7 @@ def list_logs_page(
 def stop_task(task_id: str) -> Call[MigrationTask]:
     """#8: ask a task to stop (it goes TERMINATING, then TERMINATED)."""
     return Call(
-        Api.STOP_TASK, _task_params(task_id), parse=lambda d: MigrationTask.from_api(d, task_id=task_id)
+        Api.STOP_TASK, _task_params(task_id), parse=lambda d: MigrationTask.from_api(_obj(d), task_id=task_id)
     )
 
 
@@ -179,9 +219,10 @@ def _batch(api: Api, task_ids: Iterable[str]) -> Call[list[BatchResult]]:
     ids = v.id_list("migration_task_ids", task_ids)
 
     def parse(data: Any) -> list[BatchResult]:
-        return [
-            BatchResult.from_api(item) for item in data.get("migration_tasks") or [] if isinstance(item, dict)
-        ]
+        items = _obj(data).get("migration_tasks")
+        return (
+            [BatchResult.from_api(i) for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+        )
 
     return Call(api, body={"migration_tasks": ids}, parse=parse)
 
@@ -202,8 +243,16 @@ def delete_tasks(task_ids: Iterable[str]) -> Call[list[str]]:
     return Call(
         Api.DELETE_TASKS,
         body={"task_id_list": ids},
-        parse=lambda data: [str(i) for i in data.get("task_id_list") or ids],
+        parse=lambda data: _deleted_ids(data, ids),
     )
+
+
+def _deleted_ids(data: Any, sent: list[str]) -> list[str]:
+    """The IDs the API says it deleted (what was sent when it does not say)."""
+    listed = _obj(data).get("task_id_list")
+    if not isinstance(listed, list) or not listed:
+        return sent
+    return [str(i) for i in listed if isinstance(i, str | int) and not isinstance(i, bool)]
 
 
 def update_resume_mode(task_id: str, resume_mode: str) -> Call[None]:
@@ -229,13 +278,15 @@ def rollback_ip(task_id: str) -> Call[None]:
 def show_job(job_id: str) -> Call[Job]:
     """#16: an asynchronous job."""
     params = {"job_id": v.safe_id("job_id", job_id)}
-    return Call(Api.SHOW_JOB, params, parse=lambda data: Job.from_api(data, job_id=job_id))
+    return Call(Api.SHOW_JOB, params, parse=lambda data: Job.from_api(_obj(data), job_id=job_id))
 
 
 def show_whitelist(instance_id: str) -> Call[Whitelist]:
     """#17: an instance's IP whitelist."""
     params = {"instance_id": v.safe_id("instance_id", instance_id)}
-    return Call(Api.SHOW_WHITELIST, params, parse=lambda d: Whitelist.from_api(d, instance_id=instance_id))
+    return Call(
+        Api.SHOW_WHITELIST, params, parse=lambda d: Whitelist.from_api(_obj(d), instance_id=instance_id)
+    )
 
 
 def update_whitelist(
@@ -248,6 +299,10 @@ def update_whitelist(
         "whitelist": v.whitelist_groups(whitelist),
     }
     api = Api.UPDATE_WHITELIST_ASYNC if asynchronous else Api.UPDATE_WHITELIST
-    return Call(
-        api, params, body=body, parse=lambda data: data.get("job_id") if isinstance(data, dict) else None
+    return Call(api, params, body=body, parse=lambda data: _str_or_none(_obj(data).get("job_id")))
+
+
+def _str_or_none(value: Any) -> str | None:
+    return (
+        str(value) if isinstance(value, str | int) and not isinstance(value, bool) and value != "" else None
     )

@@ -24,6 +24,18 @@ class Endpoint:
     success: tuple[int, ...] = (200,)
     #: True when a repeat of the call could create something twice (never blindly retried).
     creates: bool = False
+    #: False when the answer carries nothing the caller reads (204, an empty or a plain-text
+    #: body): any body is accepted. True: a 2xx answer must hold a JSON document.
+    returns_data: bool = True
+    #: False when sending the call twice could do its work twice (start a second migration):
+    #: after an *ambiguous* failure (the request may have been processed) the hooks look whether
+    #: it took effect before sending it again, and never resend it blindly.
+    repeat_safe: bool = True
+
+    @property
+    def look_before_retry(self) -> bool:
+        """True when an ambiguous failure must be checked before the call is sent again."""
+        return self.creates or not self.repeat_safe
 
     def render(self, project_id: str, **params: str) -> str:
         """Full path with ``/v2/{project_id}`` and URL-quoted path parameters."""
@@ -31,31 +43,58 @@ class Endpoint:
         return f"/v2/{quote(project_id, safe='')}" + self.path.format(**values)
 
 
+def _spec(
+    operation: str,
+    method: str,
+    path: str,
+    success: tuple[int, ...] = (200,),
+    *,
+    creates: bool = False,
+    returns_data: bool = True,
+    repeat_safe: bool = True,
+) -> tuple[str, str, str, tuple[int, ...], bool, bool, bool]:
+    """An :class:`Api` member's value, with the flags named (the Enum takes it positionally)."""
+    return (operation, method, path, success, creates, returns_data, repeat_safe)
+
+
 class Api(Endpoint, Enum):
     """The endpoints of ``dcs-api.md`` section 2 (numbers in comments)."""
 
-    CREATE_BACKUP_IMPORT_TASK = ("create_backup_import_task", "POST", "/migration-task", (200,), True)  # 1
-    CREATE_ONLINE_TASK = ("create_online_task", "POST", "/migration/instance", (200,), True)  # 2
-    CONFIGURE_ONLINE_TASK = ("configure_online_task", "POST", "/migration/{task_id}/task")  # 3
-    SHOW_TASK = ("show_task", "GET", "/migration-task/{task_id}")  # 4
-    SHOW_TASK_STATS = ("show_task_stats", "GET", "/migration-task/{task_id}/stats")  # 5
-    LIST_TASKS = ("list_tasks", "GET", "/migration-tasks")  # 6
-    LIST_TASK_LOGS = ("list_task_logs", "GET", "/migration-task/{task_id}/logs")  # 7
-    STOP_TASK = ("stop_task", "POST", "/migration-task/{task_id}/stop")  # 8
-    STOP_TASK_SYNC = ("stop_task_sync", "POST", "/migration-task/{task_id}/sync-stop", (204, 200))  # 9
-    BATCH_STOP_TASKS = ("batch_stop_tasks", "POST", "/migration-task/batch-stop")  # 10
-    BATCH_RESTART_TASKS = ("batch_restart_tasks", "POST", "/migration-tasks/batch-restart")  # 11
-    DELETE_TASKS = ("delete_tasks", "DELETE", "/migration-tasks/delete")  # 12
-    UPDATE_RESUME_MODE = ("update_resume_mode", "PUT", "/migration-task/{task_id}")  # 13
-    EXCHANGE_IP = ("exchange_ip", "POST", "/migration-task/{task_id}/exchange-ip", (200, 204))  # 14
-    ROLLBACK_IP = ("rollback_ip", "POST", "/migration-task/{task_id}/rollback-ip", (200, 204))  # 15
-    SHOW_JOB = ("show_job", "GET", "/jobs/{job_id}")  # 16
-    SHOW_WHITELIST = ("show_whitelist", "GET", "/instance/{instance_id}/whitelist")  # 17
-    UPDATE_WHITELIST = ("update_whitelist", "PUT", "/instance/{instance_id}/whitelist", (204, 200))  # 18
-    UPDATE_WHITELIST_ASYNC = (
-        "update_whitelist_async",
-        "PUT",
-        "/instance/{instance_id}/whitelist-async",
+    CREATE_BACKUP_IMPORT_TASK = _spec(
+        "create_backup_import_task", "POST", "/migration-task", creates=True
+    )  # 1
+    CREATE_ONLINE_TASK = _spec("create_online_task", "POST", "/migration/instance", creates=True)  # 2
+    # A resend could start a second migration: after an ambiguous failure, look first.
+    CONFIGURE_ONLINE_TASK = _spec(
+        "configure_online_task", "POST", "/migration/{task_id}/task", repeat_safe=False
+    )  # 3
+    SHOW_TASK = _spec("show_task", "GET", "/migration-task/{task_id}")  # 4
+    SHOW_TASK_STATS = _spec("show_task_stats", "GET", "/migration-task/{task_id}/stats")  # 5
+    LIST_TASKS = _spec("list_tasks", "GET", "/migration-tasks")  # 6
+    LIST_TASK_LOGS = _spec("list_task_logs", "GET", "/migration-task/{task_id}/logs")  # 7
+    STOP_TASK = _spec("stop_task", "POST", "/migration-task/{task_id}/stop")  # 8
+    STOP_TASK_SYNC = _spec(
+        "stop_task_sync", "POST", "/migration-task/{task_id}/sync-stop", (204, 200), returns_data=False
+    )  # 9
+    BATCH_STOP_TASKS = _spec("batch_stop_tasks", "POST", "/migration-task/batch-stop")  # 10
+    BATCH_RESTART_TASKS = _spec("batch_restart_tasks", "POST", "/migration-tasks/batch-restart")  # 11
+    DELETE_TASKS = _spec("delete_tasks", "DELETE", "/migration-tasks/delete")  # 12
+    UPDATE_RESUME_MODE = _spec(
+        "update_resume_mode", "PUT", "/migration-task/{task_id}", returns_data=False
+    )  # 13
+    EXCHANGE_IP = _spec(
+        "exchange_ip", "POST", "/migration-task/{task_id}/exchange-ip", (200, 204), returns_data=False
+    )  # 14
+    ROLLBACK_IP = _spec(
+        "rollback_ip", "POST", "/migration-task/{task_id}/rollback-ip", (200, 204), returns_data=False
+    )  # 15
+    SHOW_JOB = _spec("show_job", "GET", "/jobs/{job_id}")  # 16
+    SHOW_WHITELIST = _spec("show_whitelist", "GET", "/instance/{instance_id}/whitelist")  # 17
+    UPDATE_WHITELIST = _spec(
+        "update_whitelist", "PUT", "/instance/{instance_id}/whitelist", (204, 200), returns_data=False
+    )  # 18
+    UPDATE_WHITELIST_ASYNC = _spec(
+        "update_whitelist_async", "PUT", "/instance/{instance_id}/whitelist-async"
     )  # 19
 
     @property

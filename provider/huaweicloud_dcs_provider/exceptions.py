@@ -97,6 +97,27 @@ class DcsAuthError(DcsApiError):
     """The gateway rejected the credentials or the signature (HTTP 401/403)."""
 
 
+class DcsClockSkewError(DcsAuthError):
+    """The gateway rejected a correct signature as expired: this machine's clock is off.
+
+    ``offset_seconds`` is how far the gateway's clock is ahead of this machine's (negative:
+    behind), measured from the answer's ``Date`` header (or the gateway's message); ``None`` when
+    the answer did not say. Permanent: retrying does not fix a clock.
+    """
+
+    def __init__(self, message: str, *, offset_seconds: float | None = None, **kwargs: Any) -> None:
+        self.offset_seconds = offset_seconds
+        super().__init__(message, **kwargs)
+
+
+class DcsResponseError(DcsApiError):
+    """A success answer (2xx) that cannot be read: empty, cut off, or not JSON where data is due.
+
+    The request reached the API and may have been processed (ambiguous); the hooks retry it, after
+    checking first for calls that must not be repeated blindly.
+    """
+
+
 class DcsConnectionError(DcsApiError):
     """The endpoint could not be reached or did not answer in time.
 
@@ -116,6 +137,13 @@ def _rebuild_connection_error(
     cls: type[DcsConnectionError], message: str, request_sent: bool, operation: str | None
 ) -> DcsConnectionError:
     return cls(message, request_sent=request_sent, operation=operation)
+
+
+class DcsTlsError(DcsConnectionError):
+    """The endpoint's TLS certificate failed verification: never retried (it will not fix itself).
+
+    The request was not sent. Fix the connection's ``ca_bundle`` (a private CA) or the endpoint.
+    """
 
 
 class DcsMigrationFailedError(DcsError, AirflowFailException):

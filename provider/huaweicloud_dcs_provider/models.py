@@ -1,13 +1,16 @@
 """Typed views of DCS API responses.
 
 Parsing is lenient the way the service requires: unknown fields are ignored (kept only in the
-redacted ``raw``), numbers may arrive as strings, optional fields may be missing or ``null``.
+redacted ``raw``), numbers may arrive as strings, optional fields may be missing or ``null``, and a
+field of the wrong type (a list where text is expected, a number out of range) reads as missing:
+parsing never raises, whatever the body holds.
 Every model keeps passwords out: ``raw`` is redacted and instances carry only ``addrs``/``id``.
 ``to_dict()`` gives plain JSON-serialisable data (safe for XCom and trigger events).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,11 +20,17 @@ from huaweicloud_dcs_provider.statuses import classify, normalize
 
 def to_int(value: Any) -> int | None:
     """An integer from a number or a numeric string; ``None`` when absent or unreadable."""
-    if value is None or isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        value = value.strip()
+        if len(value) > 64:
+            return None
+    elif not isinstance(value, float):
         return None
     try:
-        return int(float(value)) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError):
+        return int(float(value))
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -31,10 +40,15 @@ def to_float(value: Any) -> float | None:
         return None
     if isinstance(value, str):
         value = value.strip().rstrip("%")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
+        if len(value) > 64:
+            return None
+    elif not isinstance(value, int | float):
         return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return result if math.isfinite(result) else None
 
 
 def to_bool(value: Any) -> bool | None:
@@ -49,7 +63,19 @@ def to_bool(value: Any) -> bool | None:
 
 
 def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """Text from a string or a number; ``None`` for anything else (``null``, a list, an object)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return str(value)
+        except ValueError:  # an integer too long to print
+            return None
+    return None
+
+
+def _obj(data: Any) -> dict[str, Any]:
+    return data if isinstance(data, dict) else {}
 
 
 class _Model:
@@ -121,8 +147,9 @@ class MigrationTask(_Model):
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_api(cls, data: dict[str, Any], *, task_id: str | None = None) -> MigrationTask:
+    def from_api(cls, data: Any, *, task_id: str | None = None) -> MigrationTask:
         """Parse any of the task-shaped responses; ``task_id`` fills in when the body lacks it."""
+        data = _obj(data)
         status = normalize(_str(data.get("status")))
         source = MigrationInstance.from_api(data.get("source_instance"))
         target = MigrationInstance.from_api(data.get("target_instance"))
@@ -186,8 +213,9 @@ class MigrationStats(_Model):
     is_migrating: bool | None = None
 
     @classmethod
-    def from_api(cls, data: dict[str, Any]) -> MigrationStats:
+    def from_api(cls, data: Any) -> MigrationStats:
         """Parse the stats response (numbers or numeric strings)."""
+        data = _obj(data)
         return cls(
             full_migration_progress=to_float(data.get("full_migration_progress")),
             offset=to_int(data.get("offset")),
@@ -221,15 +249,16 @@ class MigrationLog(_Model):
     keyword: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_api(cls, data: dict[str, Any]) -> MigrationLog:
+    def from_api(cls, data: Any) -> MigrationLog:
         """Parse one entry of ``migration_logs``."""
+        data = _obj(data)
         keyword = data.get("keyword")
         return cls(
             created_at=_str(data.get("created_at")),
             log_level=_str(data.get("log_level")),
             message=_str(data.get("message")),
             log_code=_str(data.get("log_code")),
-            keyword=[str(k) for k in keyword] if isinstance(keyword, list) else [],
+            keyword=[k for k in map(_str, keyword) if k is not None] if isinstance(keyword, list) else [],
         )
 
 
@@ -245,8 +274,9 @@ class Job(_Model):
     fail_reason: str | None = None
 
     @classmethod
-    def from_api(cls, data: dict[str, Any], *, job_id: str) -> Job:
+    def from_api(cls, data: Any, *, job_id: str) -> Job:
         """Parse ``GET /jobs/{job_id}``."""
+        data = _obj(data)
         return cls(
             job_id=_str(data.get("job_id")) or job_id,
             status=(_str(data.get("status")) or "").upper() or None,
@@ -272,8 +302,9 @@ class BatchResult(_Model):
         return (self.result or "").lower() == "success"
 
     @classmethod
-    def from_api(cls, data: dict[str, Any]) -> BatchResult:
+    def from_api(cls, data: Any) -> BatchResult:
         """Parse one entry of ``migration_tasks``."""
+        data = _obj(data)
         return cls(
             task_id=_str(data.get("task_id")) or "",
             result=_str(data.get("result")),
@@ -291,15 +322,23 @@ class Whitelist(_Model):
     whitelist: list[dict[str, Any]]
 
     @classmethod
-    def from_api(cls, data: dict[str, Any], *, instance_id: str) -> Whitelist:
+    def from_api(cls, data: Any, *, instance_id: str) -> Whitelist:
         """Parse ``GET /instance/{id}/whitelist``."""
-        groups = data.get("whitelist") or []
+        data = _obj(data)
+        groups = data.get("whitelist")
         return cls(
             instance_id=_str(data.get("instance_id")) or instance_id,
             enable_whitelist=bool(to_bool(data.get("enable_whitelist"))),
             whitelist=[
-                {"group_name": _str(g.get("group_name")), "ip_list": [str(i) for i in g.get("ip_list") or []]}
-                for g in groups
+                {"group_name": _str(g.get("group_name")), "ip_list": _str_list(g.get("ip_list"))}
+                for g in (groups if isinstance(groups, list) else [])
                 if isinstance(g, dict)
             ],
         )
+
+
+def _str_list(value: Any) -> list[str]:
+    """The text items of a list (``[]`` when it is not one)."""
+    if not isinstance(value, list):
+        return []
+    return [item for item in map(_str, value) if item is not None]

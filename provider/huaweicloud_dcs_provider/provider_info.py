@@ -30,6 +30,12 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "description": "For temporary AK/SK credentials only (sent as X-Security-Token and signed).",
         "schema": {"type": ["string", "null"], "format": "password"},
     },
+    "ca_bundle": {
+        "label": "CA bundle",
+        "description": "Path (on the workers and the triggerer) of a PEM file or directory of CA "
+        "certificates that signed the endpoint's certificate; empty: the system's trust store.",
+        "schema": {"type": ["string", "null"]},
+    },
 }
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
@@ -45,6 +51,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "host": "empty for https://dcs.<region>.myhuaweicloud.com, or e.g. http://127.0.0.1:8780",
         "project_id": "0123456789abcdef0123456789abcdef",
         "region": "ap-southeast-1",
+        "ca_bundle": "/etc/ssl/certs/private-ca.pem",
     },
 }
 

@@ -1,13 +1,18 @@
 """The one retry policy of the provider, shared by the sync and the async hook.
 
 Retried: HTTP 429, HTTP 5xx, the documented "busy" 400 codes (``DCS.4017``, ``DCS.4026``,
-``DCS.4049``), connection errors and timeouts. Everything else (other 4xx: bad input, bad
-credentials, unknown task) fails at once. Waits grow exponentially with full jitter, honour a
-``Retry-After`` header, and are bounded both in attempts and in total time.
+``DCS.4049``), connection errors and timeouts (a connection broken in the middle of the answer
+included), and success answers that cannot be read (empty, cut off or not JSON:
+:class:`~huaweicloud_dcs_provider.exceptions.DcsResponseError`). Everything else (other 4xx: bad
+input, bad credentials, a clock the gateway finds off, unknown task) fails at once. Waits grow
+exponentially with full jitter, honour a ``Retry-After`` header, and are bounded both in attempts
+and in total time.
 
-A call that creates something (:attr:`Endpoint.creates`) is treated specially by the hooks: after an
-*ambiguous* failure (the request may have been processed: read timeout, dropped reply, 5xx) they first
-check whether the first attempt took effect instead of blindly sending it again.
+A call that must not be repeated blindly (:attr:`Endpoint.look_before_retry`: it creates a task, or
+configures one) is treated specially by the hooks: after an *ambiguous* failure (the request may
+have been processed: read timeout, dropped or broken reply, 5xx, an unreadable 2xx) they first check
+whether the earlier attempt took effect instead of sending it again; without a way to check, they
+do not retry it at all.
 """
 
 from __future__ import annotations
@@ -18,14 +23,25 @@ from typing import Any
 
 import tenacity
 
-from huaweicloud_dcs_provider.exceptions import BUSY_ERROR_CODES, DcsApiError, DcsConnectionError
+from huaweicloud_dcs_provider.exceptions import (
+    BUSY_ERROR_CODES,
+    DcsApiError,
+    DcsConnectionError,
+    DcsResponseError,
+    DcsTlsError,
+)
 
 log = logging.getLogger(__name__)
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """True for transient failures: throttling, server errors, busy codes, network faults."""
-    if isinstance(exc, DcsConnectionError):
+    """True for transient failures: throttling, server errors, busy codes, network faults.
+
+    A failed TLS certificate check is a network error that never fixes itself: not retried.
+    """
+    if isinstance(exc, DcsTlsError):
+        return False
+    if isinstance(exc, DcsConnectionError | DcsResponseError):
         return True
     if isinstance(exc, DcsApiError):
         status = exc.status_code or 0
@@ -37,6 +53,8 @@ def is_ambiguous(exc: BaseException) -> bool:
     """True when a failed request may nevertheless have been carried out by the server."""
     if isinstance(exc, DcsConnectionError):
         return exc.request_sent
+    if isinstance(exc, DcsResponseError):
+        return True
     if isinstance(exc, DcsApiError):
         return (exc.status_code or 0) >= 500
     return False
@@ -82,24 +100,33 @@ class RetryPolicy:
             sleep,
         )
 
-    def tenacity_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying``."""
+    def tenacity_kwargs(self, *, retry_ambiguous: bool = True) -> dict[str, Any]:
+        """Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying``.
+
+        :param retry_ambiguous: False for a call that must not be sent again after an ambiguous
+            failure (and that the caller cannot check): such failures are raised at once.
+        """
+        predicate = is_retryable if retry_ambiguous else _retryable_unless_ambiguous
         return {
             "stop": tenacity.stop_after_attempt(self.max_attempts)
             | tenacity.stop_after_delay(self.max_total_seconds),
             "wait": self._wait,
-            "retry": tenacity.retry_if_exception(is_retryable),
+            "retry": tenacity.retry_if_exception(predicate),
             "reraise": True,
             "before_sleep": self._log_before_sleep,
         }
 
-    def retrying(self) -> tenacity.Retrying:
+    def retrying(self, *, retry_ambiguous: bool = True) -> tenacity.Retrying:
         """A synchronous retry controller."""
-        return tenacity.Retrying(**self.tenacity_kwargs())
+        return tenacity.Retrying(**self.tenacity_kwargs(retry_ambiguous=retry_ambiguous))
 
-    def async_retrying(self) -> tenacity.AsyncRetrying:
+    def async_retrying(self, *, retry_ambiguous: bool = True) -> tenacity.AsyncRetrying:
         """An asynchronous retry controller (same policy)."""
-        return tenacity.AsyncRetrying(**self.tenacity_kwargs())
+        return tenacity.AsyncRetrying(**self.tenacity_kwargs(retry_ambiguous=retry_ambiguous))
+
+
+def _retryable_unless_ambiguous(exc: BaseException) -> bool:
+    return is_retryable(exc) and not is_ambiguous(exc)
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()

@@ -109,3 +109,39 @@ def is_terminal_for(status: str | None, success_statuses: Iterable[str]) -> bool
     """True when waiting for ``success_statuses`` should stop at ``status`` (either way)."""
     text = normalize(status)
     return text in set(success_statuses) or text in TERMINAL_STATUSES
+
+
+#: How far along the lifecycle of an online migration a status is (higher: later). Used only to
+#: notice a status going backwards; statuses without a rank (stop, failure, unknown) never do.
+_PROGRESS_RANK: dict[str, int] = {
+    TaskStatus.CREATING: 0,
+    TaskStatus.RUNNING: 1,
+    TaskStatus.MIGRATING: 2,
+    TaskStatus.FULLMIGRATING: 3,
+    TaskStatus.INCRMIGEATING: 4,
+    TaskStatus.MIGRATION_SUCCESS: 5,
+    TaskStatus.SUCCESS: 6,
+}
+
+
+def went_backwards(previous: str | None, current: str | None) -> bool:
+    """True when ``current`` is an earlier lifecycle step than ``previous`` (e.g. FULLMIGRATING ->
+    MIGRATING)."""
+    before = _PROGRESS_RANK.get(normalize(previous))
+    now = _PROGRESS_RANK.get(normalize(current))
+    return before is not None and now is not None and now < before
+
+
+#: Statuses a task reaches from RUNNING only through a configure call (it ran, then ended).
+_ENDED_AFTER_CONFIGURE = frozenset(
+    {TaskStatus.SUCCESS, TaskStatus.MIGRATION_FAILED, TaskStatus.TERMINATING, TaskStatus.TERMINATED}
+)
+
+
+def configure_took_effect(before: str | None, after: str | None) -> bool:
+    """Whether a configure call sent while the task was ``before`` has started a migration, judging
+    by the status ``after`` it (read after an ambiguous failure of that call)."""
+    now = normalize(after)
+    if now in MIGRATING_STATUSES:
+        return True
+    return normalize(before) == TaskStatus.RUNNING and now in _ENDED_AFTER_CONFIGURE

@@ -13,6 +13,7 @@ from enum import Enum, StrEnum
 from typing import Any
 
 from huaweicloud_dcs_provider.exceptions import DcsValidationError
+from huaweicloud_dcs_provider.statuses import normalize_targets
 
 
 class MigrationMethod(StrEnum):
@@ -42,10 +43,28 @@ LIST_LIMIT_MAX = 1000
 WHITELIST_MAX_GROUPS = 4
 WHITELIST_MAX_IPS = 20
 BATCH_MAX_TASKS = 50
+IP_LIST_MAX = 100
+ADDRS_MAX_LENGTH = 4096
 INSTANCE_KEYS = ("id", "addrs", "password")
+#: Longest ``repr`` of a refused value quoted in a message (an oversized value is cut short).
+SHOWN_MAX = 80
 
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-_HOST_RE = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9\-.]{0,252}[A-Za-z0-9])?)$")
+# ``fullmatch`` everywhere: ``$`` would also match before a trailing newline.
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
+_HOST_RE = re.compile(r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9\-.]{0,252}[A-Za-z0-9])?")
+_PORT_RE = re.compile(r"[0-9]{1,5}")
+_MB_RE = re.compile(r"[0-9]{1,6}")
+
+
+def shown(value: Any) -> str:
+    """``repr`` of a refused value for a message: short, and never failing."""
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__
+        text = f"<{type(value).__name__}>"
+    if len(text) > SHOWN_MAX:
+        text = f"{text[:SHOWN_MAX]}... ({len(text)} characters)"
+    return text
 
 
 def _allowed(enum: type[Enum]) -> str:
@@ -60,15 +79,15 @@ def enum_value(parameter: str, value: Any, enum: type[Enum]) -> str:
         for member in enum:
             if value == member.value:
                 return str(member.value)
-    raise DcsValidationError(parameter, f"{value!r} is not a valid value", _allowed(enum))
+    raise DcsValidationError(parameter, f"{shown(value)} is not a valid value", _allowed(enum))
 
 
 def safe_id(parameter: str, value: Any) -> str:
     """An identifier that is safe as one URL path segment (letters, digits, ``-``, ``_``, ``.``)."""
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
         raise DcsValidationError(
             parameter,
-            f"{value!r} is not a valid ID",
+            f"{shown(value)} is not a valid ID",
             "1-128 characters: letters, digits, '-', '_', '.', starting with a letter or digit",
         )
     return value
@@ -76,13 +95,15 @@ def safe_id(parameter: str, value: Any) -> str:
 
 def id_list(parameter: str, values: Any, *, max_items: int = BATCH_MAX_TASKS) -> list[str]:
     """A non-empty list of distinct safe IDs (a single string is not accepted as a list)."""
-    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        raise DcsValidationError(parameter, "must be a list of IDs")
-    items = [safe_id(parameter, v) for v in values]
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+        raise DcsValidationError(parameter, f"must be a list of IDs, got {type(values).__name__}")
+    items: list[str] = []
+    for value in values:
+        if len(items) >= max_items:
+            raise DcsValidationError(parameter, f"more than {max_items} IDs given", f"at most {max_items}")
+        items.append(safe_id(parameter, value))
     if not items:
         raise DcsValidationError(parameter, "must not be empty")
-    if len(items) > max_items:
-        raise DcsValidationError(parameter, f"{len(items)} IDs given", f"at most {max_items}")
     return list(dict.fromkeys(items))
 
 
@@ -91,10 +112,10 @@ def text(parameter: str, value: Any, *, max_length: int = 255, required: bool = 
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value.strip()):
-        raise DcsValidationError(parameter, "must be a non-empty string")
+        raise DcsValidationError(parameter, f"must be a non-empty string, got {shown(value)}")
     if len(value) > max_length:
         raise DcsValidationError(parameter, f"is {len(value)} characters long", f"at most {max_length}")
-    if any(ord(ch) < 32 for ch in value):
+    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or ch in "\u2028\u2029" for ch in value):
         raise DcsValidationError(parameter, "must not contain control characters")
     return value
 
@@ -106,12 +127,12 @@ def bandwidth(value: Any) -> str | None:
     parsed: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         parsed = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and _MB_RE.fullmatch(value.strip()):
         parsed = int(value.strip())
     if parsed is None or not BANDWIDTH_MIN_MB <= parsed <= BANDWIDTH_MAX_MB:
         raise DcsValidationError(
             "bandwidth_limit_mb",
-            f"{value!r} is not a whole number of MB/s in range",
+            f"{shown(value)} is not a whole number of MB/s in range",
             f"integers {BANDWIDTH_MIN_MB}..{BANDWIDTH_MAX_MB}",
         )
     return str(parsed)
@@ -119,22 +140,36 @@ def bandwidth(value: Any) -> str | None:
 
 def addrs(parameter: str, value: Any) -> str:
     """``host:port[,host:port...]`` as DCS expects for self-hosted Redis."""
+    expected = "'host:port[,host:port...]', port 1..65535"
     if not isinstance(value, str) or not value.strip():
-        raise DcsValidationError(parameter, "must be a non-empty 'host:port[,host:port...]' string")
+        raise DcsValidationError(parameter, f"must be a non-empty string, got {shown(value)}", expected)
+    if len(value) > ADDRS_MAX_LENGTH:
+        raise DcsValidationError(
+            parameter,
+            f"is {len(value)} characters long",
+            f"{expected}, at most {ADDRS_MAX_LENGTH} characters",
+        )
     for part in value.split(","):
         host, sep, port = part.strip().rpartition(":")
-        if not sep or not host or not _HOST_RE.match(host) or not port.isdigit() or not 0 < int(port) < 65536:
-            raise DcsValidationError(
-                parameter, f"{part.strip()!r} is not host:port", "'host:port[,host:port...]', port 1..65535"
-            )
+        if (
+            not sep
+            or not _HOST_RE.fullmatch(host)
+            or not _PORT_RE.fullmatch(port)
+            or not 0 < int(port) < 65536
+        ):
+            raise DcsValidationError(parameter, f"{shown(part.strip())} is not host:port", expected)
     return ",".join(p.strip() for p in value.split(","))
 
 
 def instance(parameter: str, value: Any) -> dict[str, Any]:
     """A source or target instance: exactly one of ``id`` (DCS instance) or ``addrs`` (self-hosted)."""
     if not isinstance(value, Mapping):
-        raise DcsValidationError(parameter, "must be a mapping", f"keys {', '.join(INSTANCE_KEYS)}")
-    unknown = sorted(set(value) - set(INSTANCE_KEYS))
+        raise DcsValidationError(
+            parameter, f"must be a mapping, got {type(value).__name__}", f"keys {', '.join(INSTANCE_KEYS)}"
+        )
+    unknown = sorted(
+        shown(key) if not isinstance(key, str) else key for key in value if key not in INSTANCE_KEYS
+    )
     if unknown:
         raise DcsValidationError(parameter, f"unknown key(s) {unknown}", f"keys {', '.join(INSTANCE_KEYS)}")
     has_id, has_addrs = value.get("id") is not None, value.get("addrs") is not None
@@ -167,27 +202,36 @@ def non_negative_int(parameter: str, value: Any, *, minimum: int = 0, maximum: i
         or (maximum is not None and value > maximum)
     ):
         bounds = f"{minimum}..{maximum}" if maximum is not None else f">= {minimum}"
-        raise DcsValidationError(parameter, f"{value!r} is out of range", f"integers {bounds}")
+        raise DcsValidationError(parameter, f"{shown(value)} is out of range", f"integers {bounds}")
     return value
 
 
-def ip_list(parameter: str, values: Any, *, allow_networks: bool) -> list[str]:
-    """A non-empty list of IP addresses (or CIDR ranges); ``0.0.0.0`` and ``0.0.0.0/0`` are refused."""
-    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        raise DcsValidationError(parameter, "must be a list of IP addresses")
+def ip_list(parameter: str, values: Any, *, allow_networks: bool, max_items: int = IP_LIST_MAX) -> list[str]:
+    """A non-empty list of IP addresses (or CIDR ranges); unspecified addresses (``0.0.0.0``,
+    ``::``) and ranges covering everything (``0.0.0.0/0``, ``::/0``) are refused."""
+    kind = "IP addresses or CIDR ranges" if allow_networks else "IP addresses"
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+        raise DcsValidationError(parameter, f"must be a list of {kind}, got {type(values).__name__}")
     result: list[str] = []
     for raw in values:
+        if len(result) >= max_items:
+            raise DcsValidationError(parameter, f"more than {max_items} entries", f"at most {max_items}")
+        text = str(raw) if isinstance(raw, str | ipaddress.IPv4Address | ipaddress.IPv6Address) else None
+        if text is None and allow_networks and isinstance(raw, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            text = str(raw)
         try:
-            if allow_networks and "/" in str(raw):
-                ipaddress.ip_network(str(raw), strict=False)
+            if text is None:
+                raise ValueError(text)
+            if allow_networks and "/" in text:
+                network = ipaddress.ip_network(text, strict=False)
+                everyone = network.prefixlen == 0 or network.network_address.is_unspecified
             else:
-                ipaddress.ip_address(str(raw))
+                everyone = ipaddress.ip_address(text).is_unspecified
         except ValueError:
-            kind = "IP addresses or CIDR ranges" if allow_networks else "IP addresses"
-            raise DcsValidationError(parameter, f"{raw!r} is not valid", kind) from None
-        if str(raw) in ("0.0.0.0", "0.0.0.0/0"):  # noqa: S104 - the value being refused
-            raise DcsValidationError(parameter, f"{raw!r} would open the instance to everyone")
-        result.append(str(raw))
+            raise DcsValidationError(parameter, f"{shown(raw)} is not valid", kind) from None
+        if everyone:
+            raise DcsValidationError(parameter, f"{shown(raw)} would open the instance to everyone")
+        result.append(text)
     if not result:
         raise DcsValidationError(parameter, "must not be empty")
     return result
@@ -195,7 +239,7 @@ def ip_list(parameter: str, values: Any, *, allow_networks: bool) -> list[str]:
 
 def whitelist_groups(groups: Any) -> list[dict[str, Any]]:
     """Whitelist groups ``[{'group_name': ..., 'ip_list': [...]}]`` within the service limits."""
-    if isinstance(groups, Mapping) or not isinstance(groups, Sequence):
+    if isinstance(groups, Mapping | str | bytes) or not isinstance(groups, Sequence):
         raise DcsValidationError("whitelist", "must be a list of {'group_name', 'ip_list'} mappings")
     if len(groups) > WHITELIST_MAX_GROUPS:
         raise DcsValidationError("whitelist", f"{len(groups)} groups", f"at most {WHITELIST_MAX_GROUPS}")
@@ -216,5 +260,40 @@ def whitelist_groups(groups: Any) -> list[dict[str, Any]]:
 def boolean(parameter: str, value: Any) -> bool:
     """A real boolean (strings like 'false' are refused: they are truthy)."""
     if not isinstance(value, bool):
-        raise DcsValidationError(parameter, f"{value!r} is not a boolean", "True, False")
+        raise DcsValidationError(parameter, f"{shown(value)} is not a boolean", "True, False")
     return value
+
+
+_JINJA_MARKERS = ("{{", "{%", "{#")
+
+
+def is_literal(value: Any) -> bool:
+    """True when Airflow's template rendering leaves ``value`` as it is.
+
+    A templated operator field can be checked when the DAG is parsed if it holds no Jinja and no
+    ``XComArg``; otherwise it is checked once rendered, at the start of ``execute``.
+    """
+    if value is None or isinstance(value, bool | int | float | Enum):
+        return True
+    if isinstance(value, str):
+        return not any(marker in value for marker in _JINJA_MARKERS)
+    if isinstance(value, list | tuple | set | frozenset):
+        return all(is_literal(item) for item in value)
+    if isinstance(value, dict):
+        return all(is_literal(item) for item in value.values())
+    return False
+
+
+def statuses_to_wait_for(parameter: str, value: Any) -> frozenset[str]:
+    """Statuses a caller waits for, normalised; unknown ones refused naming ``parameter``."""
+    if isinstance(value, str):
+        value = (value,)
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise DcsValidationError(parameter, f"must be a list of statuses, got {type(value).__name__}")
+    items = list(value)
+    if not all(isinstance(item, str) for item in items):
+        raise DcsValidationError(parameter, f"{shown(items)}: every status must be a string")
+    try:
+        return normalize_targets(items)
+    except ValueError as exc:
+        raise DcsValidationError(parameter, str(exc)) from None

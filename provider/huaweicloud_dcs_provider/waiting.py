@@ -41,7 +41,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from huaweicloud_dcs_provider import statuses
-from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsError, DcsMigrationFailedError
+from huaweicloud_dcs_provider.exceptions import (
+    DcsApiError,
+    DcsError,
+    DcsMigrationFailedError,
+    DcsValidationError,
+)
 from huaweicloud_dcs_provider.retry import is_retryable
 
 if TYPE_CHECKING:
@@ -148,7 +153,10 @@ def _ended_elsewhere_hint(status: str) -> str:
             "success_statuses=('INCRMIGEATING',) to go on once incremental sync runs, or stop the task."
         )
     if status == statuses.NOT_FOUND:
-        return " The task does not exist (it was deleted, or the id is wrong)."
+        return (
+            " The API says it does not exist (HTTP 400 DCS.4133): someone or something deleted it "
+            "(the console, another DAG, a cleanup job), or the id is wrong. Nothing is left to wait for."
+        )
     if status == statuses.TaskStatus.TERMINATED:
         return " The task was stopped before it got there."
     return ""
@@ -163,8 +171,10 @@ def to_seconds(name: str, value: float | timedelta) -> float:
     """A positive number of seconds from a number or a ``timedelta``."""
     if isinstance(value, timedelta):
         value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds or a timedelta, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+        raise DcsValidationError(
+            name, f"{name} must be a positive number of seconds or a timedelta, got {value!r}"
+        )
     return float(value)
 
 
@@ -238,7 +248,7 @@ def small_stats(stats: MigrationStats | None) -> dict[str, Any] | None:
 
 
 def _describe_error(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
+    text = (str(exc) or type(exc).__name__).rstrip(". ")  # callers end the sentence
     return text if isinstance(exc, DcsError) else f"{type(exc).__name__}: {text}"
 
 
@@ -427,8 +437,8 @@ class WaitTracker:
             return self.event(
                 EventStatus.ERROR,
                 f"Cannot watch DCS migration task {self.migration_task_id}: {what}. "
-                "This error is not transient (credentials, permissions or input); the migration "
-                "itself was left as it is.",
+                "This error is not transient (credentials, clock, certificate, permissions or input); "
+                "the migration itself was left as it is.",
             )
         self.consecutive_errors += 1
         if final:
@@ -461,6 +471,14 @@ class WaitTracker:
         self.consecutive_errors = 0
         self.polls += 1
         status = statuses.NOT_FOUND if task is None else task.status
+        if statuses.went_backwards(self.last_status, status):
+            self.logger.warning(
+                "DCS migration task %s went back from %s to %s; still waiting (the API reported the "
+                "earlier step again)",
+                self.migration_task_id,
+                self.last_status,
+                status,
+            )
         self.last_status = status
         if task is not None and task.name:
             self.task_name = task.name
@@ -482,10 +500,15 @@ class WaitTracker:
                 error_text=error_text,
             )
         if verdict is Verdict.ENDED_ELSEWHERE:
+            ended = (
+                f"DCS migration task {task_id} no longer exists (while waiting for {self._awaited()})."
+                if status == statuses.NOT_FOUND
+                else f"DCS migration task {task_id} ended in status {status}, which is not an awaited "
+                f"status ({self._awaited()})."
+            )
             return self.event(
                 EventStatus.FAILURE,
-                f"DCS migration task {task_id} ended in status {status}, which is not an awaited "
-                f"status ({self._awaited()}).{_ended_elsewhere_hint(status)}",
+                ended + _ended_elsewhere_hint(status),
                 error_text=error_text_of(task.error if task else None),
             )
         if verdict is Verdict.UNKNOWN and status not in self._warned_unknown:

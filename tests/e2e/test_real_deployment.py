@@ -58,6 +58,7 @@ from huaweicloud_dcs_provider.endpoints import Api
 
 # The real-migration tests' data set and comparison (values by DUMP or by type, TTLs to 1 s).
 from redis_data import assert_same_data, populate
+from reliability import figures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -448,6 +449,25 @@ def test_triggerer_killed_while_deferred(deployment: Deployment) -> None:
         f"[e2e] triggerer job {before.triggerer_id} SIGKILLed {killed_after:.1f} s after the run was "
         f"triggered; job {new_job} took trigger {after.id} over {seen['taken_over_after']:.1f} s later "
         f"(migration still {seen['migration_status']})"
+    )
+    configure_posts = dep.configure_posts(record.migration_task_id)
+    figures.record(
+        "faults",
+        {
+            "fault": "triggerer restarted (SIGKILL) during a deferred wait",
+            "injected": (
+                f"SIGKILL to the triggerer's process group {killed_after:.0f} s into the run, "
+                "a new triggerer started"
+            ),
+            "outcome": (
+                f"DAG succeeds (trigger taken over after {seen['taken_over_after']:.0f} s)"
+                if record.state == "success"
+                else f"run {record.state}"
+            ),
+            "attempts": configure_posts,
+            "configure_posts": configure_posts,
+            "seconds": round(record.seconds, 1),
+        },
     )
     dep.assert_run_succeeded(record)  # includes: the sensor ran once (try 1), it was never retried
 

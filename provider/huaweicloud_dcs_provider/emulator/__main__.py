@@ -6,6 +6,10 @@ environment is preferred for secrets (flags are visible to other local users in 
 an access key / secret key pair, random ones are generated and written, as an Airflow connection
 JSON document, to ``--conn-file`` (mode 0600; a file in the temp directory if no path is given).
 The secret key and the security token are never printed or logged.
+
+With ``--tls-cert`` and ``--tls-key`` (PEM files) the emulator serves HTTPS instead of HTTP (for
+testing the hooks' certificate verification); the connection document then has an ``https://``
+host, and clients must trust the certificate's CA (connection extra ``ca_bundle``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import logging
 import os
 import secrets
 import signal
+import ssl
 import string
 import sys
 import tempfile
@@ -77,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--conn-file", type=Path, help="write the Airflow connection JSON here (mode 0600)")
     parser.add_argument("--ready-file", type=Path, help="write the listening port here once ready")
+    parser.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate chain (PEM)")
+    parser.add_argument("--tls-key", type=Path, help="private key of --tls-cert (PEM)")
     for name, help_text in (
         ("create", "CREATING -> RUNNING"),
         ("full", "full sync duration / incremental offset drain"),
@@ -118,6 +125,14 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def server_ssl_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """A server-side TLS context (TLS 1.2+) serving ``cert`` (chain, PEM) with ``key``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certfile=str(cert), keyfile=str(key))
+    return context
+
+
 def _url_host(host: str) -> str:
     if host in ("0.0.0.0", "", "::"):
         return "127.0.0.1"
@@ -132,14 +147,16 @@ async def serve(
     conn_file: Path | None,
     ready_file: Path | None,
     generated: bool,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> None:
-    """Run the server until SIGINT/SIGTERM."""
+    """Run the server until SIGINT/SIGTERM (HTTPS when ``ssl_context`` is given)."""
     runner = web.AppRunner(create_app(settings), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     await site.start()
     actual_port = int(runner.addresses[0][1])
-    base_url = f"http://{_url_host(host)}:{actual_port}"
+    scheme = "https" if ssl_context is not None else "http"
+    base_url = f"{scheme}://{_url_host(host)}:{actual_port}"
     if generated and conn_file is None:
         conn_file = Path(tempfile.gettempdir()) / f"dcs-emulator-{actual_port}.conn.json"
     if conn_file is not None:
@@ -225,6 +242,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         config=config,
         real_migration=real_migration,
     )
+    if (args.tls_cert is None) != (args.tls_key is None):
+        print("dcs-emulator: give both --tls-cert and --tls-key, or neither", file=sys.stderr)
+        return 2
+    ssl_context: ssl.SSLContext | None = None
+    if args.tls_cert is not None:
+        try:
+            ssl_context = server_ssl_context(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as err:
+            print(f"dcs-emulator: cannot load the TLS certificate or key: {err}", file=sys.stderr)
+            return 2
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("binding to %s: the emulator is meant for local use only", args.host)
     try:
@@ -236,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 conn_file=args.conn_file,
                 ready_file=args.ready_file,
                 generated=generated,
+                ssl_context=ssl_context,
             )
         )
     except OSError as err:

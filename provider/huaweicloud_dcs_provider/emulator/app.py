@@ -4,9 +4,12 @@ Request pipeline (outermost first):
 
 1. request id + request log: every response carries ``X-Request-Id`` (uuid hex); every non-admin
    request is logged (method, path, query, status, time, faults applied);
+   every API answer carries a ``Date`` header of the gateway's clock (shifted by the
+   ``clock_skew_seconds`` config value);
 2. fault injection (``/_emulator/faults`` rules, ``before`` and ``after`` the API);
-3. gateway: unknown API -> 404 ``APIGW.0101``; signature check -> 401 ``APIGW.0301``; project id
-   of the path (and of ``X-Project-Id``, when sent) must be the configured one -> 401 ``DCS.1004``;
+3. gateway: unknown API -> 404 ``APIGW.0101``; signature check (against the gateway's clock) ->
+   401 ``APIGW.0301``; project id of the path (and of ``X-Project-Id``, when sent) must be the
+   configured one -> 401 ``DCS.1004``;
 4. the endpoint handler (:class:`~.state.TaskStore` does the work).
 
 The admin API under ``/_emulator/`` is unsigned and never faulted.
@@ -21,6 +24,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import formatdate
 from typing import Any
 
 from aiohttp import web
@@ -77,6 +82,10 @@ class Emulator:
         self.faults = FaultStore()
         self.requests = RequestLog()
         self.started = time.time()
+
+    def gateway_time(self) -> float:
+        """The gateway's clock: this machine's, shifted by ``clock_skew_seconds``."""
+        return time.time() + self.store.config.clock_skew_seconds
 
     def reset(self) -> None:
         """Clear tasks, jobs, whitelists, faults and the request log; restore startup timings."""
@@ -161,15 +170,17 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
                 time=time.time(),
             )
         )
-    # Faults are recorded in the log entry as soon as they apply (a delayed request shows up
-    # with its fault while it is still sleeping).
+    # Faults (and the handler's status) are recorded in the log entry as soon as they apply (a
+    # delayed request shows up with its fault and handled status while it is still sleeping).
     request["faults"] = entry.faults if entry is not None else []
+    request["log_entry"] = entry
     started = time.monotonic()
 
     def finish(status: int) -> None:
         if entry is not None:
             entry.duration = round(time.monotonic() - started, 4)
             entry.status = None if request.get("dropped") else status
+            entry.handled_status = request.get("handled_status")
             entry.error_code = request.get("error_code")
             log.debug("%s %s -> %s", entry.method, entry.path, entry.status)
 
@@ -178,21 +189,68 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
     except web.HTTPException as exc:
         finish(exc.status)
         exc.headers["X-Request-Id"] = request_id
+        if entry is not None:
+            exc.headers["Date"] = _http_date(_emulator(request).gateway_time())
         raise
     finish(response.status)
-    response.headers["X-Request-Id"] = request_id
+    if not response.prepared:  # a ``reset`` fault has sent its headers already
+        response.headers["X-Request-Id"] = request_id
+        if entry is not None:
+            response.headers["Date"] = _http_date(_emulator(request).gateway_time())
     return response
 
 
+def _http_date(timestamp: float) -> str:
+    """An HTTP ``Date`` value (RFC 9110 IMF-fixdate)."""
+    return formatdate(timestamp, usegmt=True)
+
+
 def _fault_response(request: web.Request, rule: FaultRule) -> web.Response:
-    headers = {"Retry-After": rule.retry_after} if rule.retry_after is not None else None
+    headers = {"Retry-After": rule.retry_after} if rule.retry_after is not None else {}
     if rule.body is not None:
-        kind = "text/html" if rule.body.lstrip().startswith("<") else "text/plain"
+        kind = rule.content_type or ("text/html" if rule.body.lstrip().startswith("<") else "text/plain")
         request["error_code"] = None
-        return web.Response(status=rule.status, text=rule.body, content_type=kind, headers=headers)
+        headers["Content-Type"] = kind
+        return web.Response(status=rule.status, body=rule.body.encode("utf-8"), headers=headers)
     body = rule.error_body()
     request["error_code"] = body["error_code"]
-    return web.json_response(body, status=rule.status, headers=headers)
+    response = web.json_response(body, status=rule.status, headers=headers or None)
+    if rule.content_type:
+        response.headers["Content-Type"] = rule.content_type
+    return response
+
+
+def _body_of(response: web.StreamResponse | None) -> bytes:
+    body = getattr(response, "body", None)
+    return bytes(body) if isinstance(body, bytes | bytearray) else b""
+
+
+def _copied_headers(response: web.StreamResponse) -> dict[str, str]:
+    skip = {"content-length", "transfer-encoding"}
+    return {key: value for key, value in response.headers.items() if key.lower() not in skip}
+
+
+def _truncate(response: web.StreamResponse, keep: int) -> web.Response:
+    """The answer with only the first ``keep`` bytes of its body (and a matching length)."""
+    body = _body_of(response)[:keep]
+    return web.Response(status=response.status, body=body, headers=_copied_headers(response))
+
+
+async def _reset(request: web.Request, response: web.StreamResponse, keep: int | None) -> web.StreamResponse:
+    """Send the headers with the full length and part of the body, then close the connection."""
+    body = _body_of(response)
+    part = body[: len(body) // 2 if keep is None else min(keep, max(0, len(body) - 1))]
+    broken = web.StreamResponse(status=response.status, headers=_copied_headers(response))
+    broken.headers["X-Request-Id"] = request["request_id"]
+    broken.headers["Date"] = _http_date(_emulator(request).gateway_time())
+    broken.content_length = len(body)
+    await broken.prepare(request)
+    if part:
+        await broken.write(part)
+    transport = request.transport
+    if transport is not None:
+        transport.close()  # flushes what was written, then FIN: the body ends early
+    return broken
 
 
 def _drop(request: web.Request) -> web.Response:
@@ -203,16 +261,38 @@ def _drop(request: web.Request) -> web.Response:
     return web.Response(status=499)
 
 
-async def _apply(request: web.Request, rules: list[FaultRule]) -> web.Response | None:
+async def _apply(
+    request: web.Request, rules: list[FaultRule], answer: web.StreamResponse | None = None
+) -> web.StreamResponse | None:
+    """Apply the chosen rules; ``answer`` is the handler's response (``when: after`` only)."""
     for rule in rules:
         request["faults"].append(rule.action)
         if rule.action == "latency":
             await asyncio.sleep(rule.delay)
         elif rule.action == "drop":
             return _drop(request)
-        else:
+        elif rule.action == "status":
             return _fault_response(request, rule)
+        elif answer is None:  # pragma: no cover - refused when the rule is added
+            continue
+        elif rule.action == "truncate":
+            return _truncate(answer, rule.keep_bytes or 0)
+        elif rule.action == "content_type":
+            answer.headers["Content-Type"] = rule.content_type or "text/plain"
+            return answer
+        elif rule.action == "reset":
+            return await _reset(request, answer, rule.keep_bytes)
     return None
+
+
+def _handled(request: web.Request, status: int) -> None:
+    """Record the status of a request the endpoint handler processed (not one the gateway refused)."""
+    if not request.get("reached_handler"):
+        return
+    request["handled_status"] = status
+    entry = request.get("log_entry")
+    if entry is not None:
+        entry.handled_status = status
 
 
 @web.middleware
@@ -224,8 +304,13 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     early = await _apply(request, faults.take("before", request.method, request.path))
     if early is not None:
         return early
-    response = await handler(request)
-    late = await _apply(request, faults.take("after", request.method, request.path))
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _handled(request, exc.status)
+        raise
+    _handled(request, response.status)
+    late = await _apply(request, faults.take("after", request.method, request.path), response)
     return late if late is not None else response
 
 
@@ -252,6 +337,7 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
         headers=request.headers,
         body=body,
         config=emulator.auth,
+        now=datetime.fromtimestamp(emulator.gateway_time(), UTC),
     )
     if failure is not None:
         log.info("rejected %s %s: %s", request.method, request.path, failure.error_msg)
@@ -269,6 +355,7 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
                 "error_ext_msg": None,
             },
         )
+    request["reached_handler"] = True
     try:
         return await handler(request)
     except EmulatorError as err:
@@ -307,8 +394,11 @@ async def configure_online_task(request: web.Request) -> web.Response:
 
 
 async def show_task(request: web.Request) -> web.Response:
-    """#4 GET /migration-task/{task_id}."""
-    return _ok(_store(request).detail(request.match_info["task_id"]))
+    """#4 GET /migration-task/{task_id} (a forced status shows as ``status_override`` in the log)."""
+    detail, forced = _store(request).detail_with_override(request.match_info["task_id"])
+    if forced:
+        request["faults"].append("status_override")
+    return _ok(detail)
 
 
 async def show_task_stats(request: web.Request) -> web.Response:
@@ -555,6 +645,30 @@ async def admin_fail_task(request: web.Request) -> web.Response:
     return web.json_response(detail)
 
 
+async def admin_force_status(request: web.Request) -> web.Response:
+    """``POST /_emulator/tasks/{task_id}/status`` ``{"status", "seconds", "reads", "skip_reads"}``."""
+    data = await _admin_json(request)
+    if not isinstance(data, dict):
+        return _admin_error("body must be a JSON object")
+    unknown = sorted(set(data) - {"status", "seconds", "reads", "skip_reads"})
+    if unknown:
+        return _admin_error(f"unknown field(s) {unknown}; known: reads, seconds, skip_reads, status")
+    try:
+        result = _emulator(request).store.force_status(
+            request.match_info["task_id"],
+            data.get("status"),  # type: ignore[arg-type]  # checked by force_status
+            seconds=data.get("seconds"),
+            reads=data.get("reads"),
+            skip_reads=data.get("skip_reads") or 0,
+        )
+    except EmulatorError as err:
+        return web.json_response({"error": err.error_msg, "error_code": err.error_code}, status=404)
+    except ValueError as err:
+        return _admin_error(str(err))
+    log.info("forced status: %s", result)
+    return web.json_response(result)
+
+
 # --------------------------------------------------------------------------------------------
 # Factory
 # --------------------------------------------------------------------------------------------
@@ -594,4 +708,5 @@ def create_app(
     app.router.add_get(f"{admin}/config", admin_get_config)
     app.router.add_post(f"{admin}/config", admin_set_config)
     app.router.add_post(f"{admin}/tasks/{{task_id}}/fail", admin_fail_task)
+    app.router.add_post(f"{admin}/tasks/{{task_id}}/status", admin_force_status)
     return app

@@ -106,7 +106,10 @@ class EmulatorConfig:
     * ``job_seconds``: duration of the async whitelist job;
     * ``exchange_seconds``: ``task_status`` EXCHANGING -> EXCHANGE_SUCCESS / ROLLBACK_SUCCESS;
     * ``deleted_detail``: what GET detail answers for a deleted task: ``not_found`` (HTTP 400
-      DCS.4133), ``DELETED`` or ``SUCCESS`` (a stale detail with that status).
+      DCS.4133), ``DELETED`` or ``SUCCESS`` (a stale detail with that status);
+    * ``clock_skew_seconds``: how far the gateway's clock is ahead (positive) or behind (negative)
+      of this machine's. The signature check and the ``Date`` header of every API answer use the
+      shifted clock, so a skew beyond 15 minutes makes valid signatures "expired" (HTTP 401).
     """
 
     create_seconds: float = 2.0
@@ -116,6 +119,7 @@ class EmulatorConfig:
     job_seconds: float = 1.0
     exchange_seconds: float = 1.0
     deleted_detail: str = "not_found"
+    clock_skew_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -136,6 +140,11 @@ class EmulatorConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{key} must be a number of seconds")
+            if key == "clock_skew_seconds":
+                if not -86_400 <= value <= 86_400:
+                    raise ValueError(f"{key} must be between -86400 and 86400 seconds")
+                clean[key] = float(value)
+                continue
             if not 0 <= value <= 86_400:
                 raise ValueError(f"{key} must be between 0 and 86400 seconds")
             clean[key] = float(value)
@@ -238,6 +247,13 @@ class Task:
     released_at: float | None = None
     deleted_at: float | None = None
     logs: list[LogEntry] = field(default_factory=list)
+    #: A status reported instead of the real one (admin ``force_status``); the lifecycle goes on
+    #: underneath. Ends at ``forced_until`` or after ``forced_reads`` detail reads.
+    forced_status: str | None = None
+    forced_until: float | None = None
+    forced_reads: int | None = None
+    #: Detail reads still answered normally before the forced status shows.
+    forced_skip: int = 0
 
 
 @dataclass
@@ -503,6 +519,68 @@ class TaskStore:
         self._set_status(task, status, now)
         self._log(task, now, "ERROR", "migration.failed", f"Migration task failed: {error}", ("failed",))
         return self._detail(task)
+
+    def force_status(
+        self,
+        task_id: str,
+        status: str,
+        *,
+        seconds: float | None = None,
+        reads: int | None = None,
+        skip_reads: int = 0,
+    ) -> dict[str, Any]:
+        """Report ``status`` instead of the real one for ``seconds`` and/or ``reads`` detail reads.
+
+        The task's own lifecycle goes on underneath; when the override ends, the natural status
+        shows again (e.g. ``FULLMIGRATING`` -> forced ``MIGRATING`` -> ``FULLMIGRATING``: a status
+        going backwards; or a status this provider does not know, such as ``RESYNCING``). The
+        first ``skip_reads`` detail reads are answered normally. The list (#6) shows the forced
+        status too, without using up reads.
+        """
+        now = self._clock()
+        task = self._get(task_id, now)
+        if not isinstance(status, str) or not status.strip():
+            raise ValueError("status must be a non-empty string")
+        if seconds is None and reads is None:
+            raise ValueError("give seconds and/or reads (how long the forced status lasts)")
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= 86_400
+        ):
+            raise ValueError("seconds must be a number in (0, 86400]")
+        for name, value, low in (("reads", reads, 1), ("skip_reads", skip_reads, 0)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+                raise ValueError(f"{name} must be an integer >= {low}")
+        task.forced_status = status.strip()
+        task.forced_until = None if seconds is None else now + float(seconds)
+        task.forced_reads = reads
+        task.forced_skip = skip_reads
+        return {
+            "task_id": task.task_id,
+            "forced_status": task.forced_status,
+            "real_status": task.status,
+            "until": task.forced_until,
+            "reads": task.forced_reads,
+            "skip_reads": task.forced_skip,
+        }
+
+    def _forced(self, task: Task, now: float, *, consume: bool) -> str | None:
+        """The forced status to report now (a detail read uses one up), or ``None``."""
+        if task.forced_status is None:
+            return None
+        if task.forced_until is not None and now >= task.forced_until:
+            task.forced_status = None
+            return None
+        if not consume:
+            return task.forced_status if task.forced_skip == 0 else None
+        if task.forced_skip > 0:
+            task.forced_skip -= 1
+            return None
+        status = task.forced_status
+        if task.forced_reads is not None:
+            task.forced_reads -= 1
+            if task.forced_reads <= 0:
+                task.forced_status = None
+        return status
 
     # ---------------------------------------------------------------- internals
 
@@ -949,6 +1027,10 @@ class TaskStore:
 
     def detail(self, task_id: str) -> dict[str, Any]:
         """#4: the full task object (passwords included, as the real API does)."""
+        return self.detail_with_override(task_id)[0]
+
+    def detail_with_override(self, task_id: str) -> tuple[dict[str, Any], bool]:
+        """:meth:`detail`, and whether it reported a forced status (see :meth:`force_status`)."""
         now = self._clock()
         check_task_id(task_id)
         tomb = self._deleted.get(task_id.lower())
@@ -956,8 +1038,10 @@ class TaskStore:
             mode = self.config.deleted_detail
             if mode == "not_found":
                 raise task_not_found(task_id)
-            return self._detail(tomb, status=mode)
-        return self._detail(self._get(task_id, now))
+            return self._detail(tomb, status=mode), False
+        task = self._get(task_id, now)
+        forced = self._forced(task, now, consume=True)
+        return self._detail(task, status=forced), forced is not None
 
     def stats(self, task_id: str) -> dict[str, Any]:
         """#5: progress and statistics, as a mix of JSON numbers and numeric strings."""
@@ -1000,10 +1084,12 @@ class TaskStore:
         now = self._clock()
         self._advance_all(now)
         tasks = [t for t in reversed(self._tasks.values()) if not name or name in t.task_name]
-        return {
-            "count": len(tasks),
-            "migration_tasks": [self._list_item(t) for t in tasks[start : start + size]],
-        }
+        items = []
+        for task in tasks[start : start + size]:
+            item = self._list_item(task)
+            item["status"] = self._forced(task, now, consume=False) or item["status"]
+            items.append(item)
+        return {"count": len(tasks), "migration_tasks": items}
 
     def logs(self, task_id: str, offset: str | None, limit: str | None, level: str | None) -> dict[str, Any]:
         """#7: chronological log entries, filtered by ``log_level``."""

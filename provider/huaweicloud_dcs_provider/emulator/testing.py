@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests as _requests
 from requests import Response, Session
@@ -102,6 +102,10 @@ class EmulatorAdmin:
         count: int | None = 1,
         when: str = "before",
         body: str | None = None,
+        probability: float = 1.0,
+        seed: int | None = None,
+        content_type: str | None = None,
+        keep_bytes: int | None = None,
     ) -> dict[str, Any]:
         """Add a fault rule; returns it with its ``id`` (see :mod:`.faults` for the semantics)."""
         rule = {
@@ -116,7 +120,13 @@ class EmulatorAdmin:
             "count": count,
             "when": when,
             "body": body,
+            "probability": probability,
+            "seed": seed,
         }
+        if content_type is not None:
+            rule["content_type"] = content_type
+        if keep_bytes is not None:
+            rule["keep_bytes"] = keep_bytes
         result: dict[str, Any] = self._call("POST", "faults", rule)
         return result
 
@@ -165,6 +175,29 @@ class EmulatorAdmin:
         """Make a task fail now with ``error``; returns its detail."""
         result: dict[str, Any] = self._call("POST", f"tasks/{task_id}/fail", {"error": error})
         return result
+
+    def force_status(
+        self,
+        task_id: str,
+        status: str,
+        *,
+        seconds: float | None = None,
+        reads: int | None = None,
+        skip_reads: int = 0,
+    ) -> dict[str, Any]:
+        """Make a task report ``status`` for ``seconds`` and/or ``reads`` detail reads (after
+        ``skip_reads`` normal ones); its real lifecycle goes on underneath."""
+        payload: dict[str, Any] = {"status": status, "skip_reads": skip_reads}
+        if seconds is not None:
+            payload["seconds"] = seconds
+        if reads is not None:
+            payload["reads"] = reads
+        result: dict[str, Any] = self._call("POST", f"tasks/{task_id}/status", payload)
+        return result
+
+    def set_clock_skew(self, seconds: float) -> dict[str, Any]:
+        """Shift the gateway's clock by ``seconds`` (positive: ahead of this machine)."""
+        return self.set_config(clock_skew_seconds=seconds)
 
 
 class EmulatorApiClient:
@@ -256,6 +289,14 @@ class EmulatorApiClient:
             time.sleep(0.05)
 
 
+class TlsFiles(NamedTuple):
+    """PEM files for an HTTPS emulator: its certificate chain and key, and the CA clients trust."""
+
+    cert: Path
+    key: Path
+    ca: Path
+
+
 class EmulatorProcess:
     """The emulator in a subprocess on a free port (a context manager).
 
@@ -265,6 +306,9 @@ class EmulatorProcess:
     Every migration is simulated (``--simulate-only``) unless ``real_migration=True``: tests and
     demos use placeholder addresses such as ``127.0.0.1:6379`` that nothing listens on. With
     ``real_migration=True``, tasks between two loopback Redis ``addrs`` copy keys for real.
+
+    With ``tls=TlsFiles(cert, key, ca)`` the emulator serves HTTPS (``base_url`` is ``https://``);
+    the admin and API clients trust ``ca`` and so does :meth:`conn_dict` (extra ``ca_bundle``).
     """
 
     def __init__(
@@ -280,6 +324,7 @@ class EmulatorProcess:
         python: str | None = None,
         extra_args: Sequence[str] = (),
         real_migration: bool = False,
+        tls: TlsFiles | None = None,
     ) -> None:
         ak, sk, project = random_credentials()
         self.access_key = access_key or ak
@@ -292,6 +337,7 @@ class EmulatorProcess:
         self.python = python or sys.executable
         self.extra_args = tuple(extra_args)
         self.real_migration = real_migration
+        self.tls = tls
         self.port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: Path | None = None
@@ -321,6 +367,8 @@ class EmulatorProcess:
             cmd += [f"--{key.replace('_', '-')}", str(value)]
         if not self.real_migration:
             cmd.append("--simulate-only")
+        if self.tls is not None:
+            cmd += ["--tls-cert", str(self.tls.cert), "--tls-key", str(self.tls.key)]
         return cmd + list(self.extra_args)
 
     def start(self) -> EmulatorProcess:
@@ -368,7 +416,8 @@ class EmulatorProcess:
     def _wait_healthy(self, deadline: float) -> None:
         while True:
             try:
-                if _requests.get(f"{self.base_url}/_emulator/health", timeout=2).status_code == 200:
+                url = f"{self.base_url}/_emulator/health"
+                if _requests.get(url, timeout=2, verify=self.verify).status_code == 200:
                     return
             except _requests.RequestException:
                 pass
@@ -417,24 +466,39 @@ class EmulatorProcess:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
+        """``http://127.0.0.1:PORT`` (``https://`` with ``tls``)."""
         if self.port is None:
             raise RuntimeError("emulator not started")
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls is not None else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def verify(self) -> bool | str:
+        """``requests``' ``verify`` for this emulator: the CA of ``tls``, else ``True``."""
+        return str(self.tls.ca) if self.tls is not None else True
+
+    def _session(self) -> Session:
+        session = Session()
+        if self.tls is not None:
+            session.verify = self.verify
+            session.trust_env = False  # else $REQUESTS_CA_BUNDLE would win over session.verify
+        return session
 
     def credentials(self) -> signing.Credentials:
         """The credentials the emulator accepts."""
         return signing.Credentials(self.access_key, self.secret_key, self.security_token)
 
     def conn_dict(self) -> dict[str, object]:
-        """The Airflow connection as a dict."""
-        return connection_document(
+        """The Airflow connection as a dict (with ``tls``: extra ``ca_bundle`` trusts its CA)."""
+        document = connection_document(
             base_url=self.base_url,
             access_key=self.access_key,
             secret_key=self.secret_key,
             project_id=self.project_id,
             security_token=self.security_token,
         )
+        if self.tls is not None:
+            document["extra"] = {**dict(document["extra"]), "ca_bundle": str(self.tls.ca)}  # type: ignore[call-overload]
+        return document
 
     def conn_uri_json(self) -> str:
         """The value for ``AIRFLOW_CONN_<CONN_ID>`` (Airflow's JSON connection format)."""
@@ -442,8 +506,10 @@ class EmulatorProcess:
 
     def admin(self, *, timeout: float = 10.0) -> EmulatorAdmin:
         """An admin API client."""
-        return EmulatorAdmin(self.base_url, timeout=timeout)
+        return EmulatorAdmin(self.base_url, session=self._session(), timeout=timeout)
 
     def api(self, *, timeout: float = 10.0) -> EmulatorApiClient:
         """A signed DCS API client with this emulator's credentials."""
-        return EmulatorApiClient(self.base_url, self.credentials(), self.project_id, timeout=timeout)
+        return EmulatorApiClient(
+            self.base_url, self.credentials(), self.project_id, session=self._session(), timeout=timeout
+        )

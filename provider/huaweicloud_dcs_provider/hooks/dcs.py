@@ -14,6 +14,7 @@ redacted and every secret sent is registered with Airflow's secrets masker.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from types import TracebackType
@@ -23,13 +24,20 @@ import requests
 from airflow.providers.http.hooks.http import HttpAsyncHook, HttpHook
 
 from huaweicloud_dcs_provider import CONN_TYPE, DEFAULT_CONN_ID, calls
-from huaweicloud_dcs_provider.connection import DcsConnectionSettings
+from huaweicloud_dcs_provider import validation as v
+from huaweicloud_dcs_provider.connection import (
+    DcsConnectionSettings,
+    tls_failure_detail,
+    tls_failure_message,
+)
 from huaweicloud_dcs_provider.exceptions import (
     DcsApiError,
     DcsAuthError,
+    DcsClockSkewError,
     DcsConnectionError,
     DcsError,
     DcsMigrationFailedError,
+    DcsTlsError,
 )
 from huaweicloud_dcs_provider.models import (
     BatchResult,
@@ -43,8 +51,14 @@ from huaweicloud_dcs_provider.provider_info import HOOK_NAME, UI_FIELD_BEHAVIOUR
 from huaweicloud_dcs_provider.redaction import secrets_in
 from huaweicloud_dcs_provider.retry import DEFAULT_RETRY_POLICY, QUICK_RETRY_POLICY, RetryPolicy, is_ambiguous
 from huaweicloud_dcs_provider.signing import RequestsSigner, now_sdk_date, prepare_signed
-from huaweicloud_dcs_provider.statuses import FAILURE_STATUSES, NOT_FOUND, normalize_targets
+from huaweicloud_dcs_provider.statuses import (
+    FAILURE_STATUSES,
+    NOT_FOUND,
+    configure_took_effect,
+    normalize_targets,
+)
 from huaweicloud_dcs_provider.transport import Call, read_response
+from huaweicloud_dcs_provider.waiting import to_seconds
 
 T = TypeVar("T")
 
@@ -90,18 +104,45 @@ def _requests_error(exc: requests.RequestException, operation: str, endpoint: st
             operation=operation,
         )
     text = repr(exc)
+    if isinstance(exc, requests.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in text:
+        return DcsTlsError(
+            tls_failure_message(operation, endpoint, tls_failure_detail(text)),
+            request_sent=False,
+            operation=operation,
+        )
     never_sent = (
         any(marker in text for marker in ("NewConnectionError", "NameResolutionError", "ConnectTimeoutError"))
         or "Connection refused" in text
     )
     reason = "connection refused or host unknown" if never_sent else "connection lost before the answer"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        reason = "connection broken in the middle of the answer (the request may have been processed)"
     return DcsConnectionError(
         f"DCS {operation}: {reason} ({endpoint})", request_sent=not never_sent, operation=operation
     )
 
 
+def _known_secrets(settings: DcsConnectionSettings, sent: set[str]) -> list[str]:
+    """Secrets an answer might echo: the secret key, the token, every password this hook sent."""
+    known = [settings.credentials.secret_key, settings.credentials.security_token, *sorted(sent)]
+    return [secret for secret in known if secret]
+
+
+def _learn_secrets(call: Call[Any], sent: set[str]) -> None:
+    """Remember (and mask) the passwords a call carries, before anything about it is sent or read.
+
+    A hook scrubs every later answer and error with them: a read answer or an error text that
+    echoes a password sent earlier (or about to be sent) never shows it.
+    """
+    found = secrets_in(call.body)
+    _mask(*found)
+    sent.update(found)
+
+
 def _describe_failure(exc: BaseException, settings_endpoint: str | None) -> str:
     """Words for ``test_connection``: what is wrong and what to check."""
+    if isinstance(exc, DcsClockSkewError):
+        return f"Authentication failed because of this machine's clock ({exc})"
     if isinstance(exc, DcsAuthError):
         if exc.status_code == 403:
             return f"Access denied ({exc}). The credentials are valid but lack DCS migration permissions."
@@ -147,6 +188,7 @@ class _DcsHookMixin:
             "project_id": StringField(lazy_gettext("Project ID"), widget=BS3TextFieldWidget()),
             "region": StringField(lazy_gettext("Region"), widget=BS3TextFieldWidget()),
             "security_token": PasswordField(lazy_gettext("Security token"), widget=BS3PasswordFieldWidget()),
+            "ca_bundle": StringField(lazy_gettext("CA bundle"), widget=BS3TextFieldWidget()),
         }
 
 
@@ -165,6 +207,7 @@ class DcsHook(_DcsHookMixin, HttpHook):
         self.dcs_conn_id = dcs_conn_id
         self.retry_policy = retry_policy or DEFAULT_RETRY_POLICY
         self._settings: DcsConnectionSettings | None = None
+        self._sent_secrets: set[str] = set()
 
     def __repr__(self) -> str:
         return f"DcsHook(dcs_conn_id={self.dcs_conn_id!r})"
@@ -205,7 +248,7 @@ class DcsHook(_DcsHookMixin, HttpHook):
     def _send(self, call: Call[T]) -> T:
         """One signed attempt of a call (no retry)."""
         settings = self.settings
-        _mask(*secrets_in(call.body))
+        _learn_secrets(call, self._sent_secrets)
         session = self.get_conn()
         request = requests.Request(
             call.api.method,
@@ -225,22 +268,37 @@ class DcsHook(_DcsHookMixin, HttpHook):
         except requests.RequestException as exc:
             raise _requests_error(exc, call.operation, settings.endpoint) from None
         self.log.debug("DCS %s %s -> HTTP %s", call.api.method, call.operation, response.status_code)
-        return read_response(call, response.status_code, response.headers, response.content)
+        return read_response(
+            call,
+            response.status_code,
+            response.headers,
+            response.content,
+            secrets=_known_secrets(settings, self._sent_secrets),
+        )
 
-    def _execute(self, call: Call[T], policy: RetryPolicy | None = None) -> T:
-        """Run a call under the retry policy."""
-        for attempt in (policy or self.retry_policy).retrying():
-            with attempt:
-                return self._send(call)
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+    def _execute(
+        self,
+        call: Call[T],
+        policy: RetryPolicy | None = None,
+        *,
+        find_effect: Callable[[], T | None] | None = None,
+    ) -> T:
+        """Run a call under the retry policy.
 
-    def _execute_create(self, call: Call[T], find_created: Callable[[], T | None]) -> T:
-        """Run a call that creates something: after an ambiguous failure, look before resending."""
+        A call that must not be repeated blindly (:attr:`Endpoint.look_before_retry`) is sent again
+        after an ambiguous failure only once ``find_effect`` said the earlier attempt did not take
+        effect (it returns the call's result when it did); without ``find_effect`` it is not
+        retried after an ambiguous failure at all.
+        """
+        careful = call.api.look_before_retry
+        retrying = (policy or self.retry_policy).retrying(
+            retry_ambiguous=not careful or find_effect is not None
+        )
         ambiguous = False
-        for attempt in self.retry_policy.retrying():
+        for attempt in retrying:
             with attempt:
-                if ambiguous:
-                    found = find_created()
+                if ambiguous and find_effect is not None:
+                    found = find_effect()
                     if found is not None:
                         self.log.warning(
                             "DCS %s: the earlier attempt took effect; not sending it again", call.operation
@@ -249,9 +307,13 @@ class DcsHook(_DcsHookMixin, HttpHook):
                 try:
                     return self._send(call)
                 except DcsError as exc:
-                    ambiguous = ambiguous or is_ambiguous(exc)
+                    ambiguous = ambiguous or (careful and is_ambiguous(exc))
                     raise
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    def _execute_create(self, call: Call[T], find_created: Callable[[], T | None]) -> T:
+        """Run a call that creates something: after an ambiguous failure, look before resending."""
+        return self._execute(call, find_effect=find_created)
 
     def _create_named(self, call: Call[T], name: str, created: Callable[[MigrationTask], T]) -> T:
         """Run a call creating a task called ``name``; never create it twice.
@@ -306,6 +368,9 @@ class DcsHook(_DcsHookMixin, HttpHook):
         :param poll_interval: seconds between readiness checks.
         :return: ``{"task_id", "job_id", "status"}``.
         """
+        # Checked before the task is created: a bad wait setting must not leave a task behind.
+        to_seconds("timeout", timeout)
+        to_seconds("poll_interval", poll_interval)
         call = calls.create_online_task(
             name=name,
             vpc_id=vpc_id,
@@ -373,17 +438,28 @@ class DcsHook(_DcsHookMixin, HttpHook):
         :param target_instance: same shape as ``source_instance``.
         :param bandwidth_limit_mb: optional cap in MB/s, 1..10240.
         :return: the task (``id``, ``name``, ``status``), without passwords.
+
+        Never starts a second migration: the task's status is read first, and after an ambiguous
+        failure (5xx, dropped, broken or unreadable answer, read timeout) it is read again; if the
+        configure took effect (:func:`~huaweicloud_dcs_provider.statuses.configure_took_effect`),
+        that task is returned instead of sending the call again.
         """
-        return self._execute(
-            calls.configure_online_task(
-                migration_task_id,
-                migration_method=migration_method,
-                resume_mode=resume_mode,
-                source_instance=source_instance,
-                target_instance=target_instance,
-                bandwidth_limit_mb=bandwidth_limit_mb,
-            )
+        call = calls.configure_online_task(
+            migration_task_id,
+            migration_method=migration_method,
+            resume_mode=resume_mode,
+            source_instance=source_instance,
+            target_instance=target_instance,
+            bandwidth_limit_mb=bandwidth_limit_mb,
         )
+        _learn_secrets(call, self._sent_secrets)
+        before = self.get_migration_task(migration_task_id).status
+
+        def find_configured() -> MigrationTask | None:
+            task = self.get_migration_task(migration_task_id)
+            return task if configure_took_effect(before, task.status) else None
+
+        return self._execute(call, find_effect=find_configured)
 
     def get_migration_task(self, migration_task_id: str) -> MigrationTask:
         """Task detail (passwords redacted). Unknown task: :class:`DcsApiError` with ``is_not_found``."""
@@ -406,10 +482,13 @@ class DcsHook(_DcsHookMixin, HttpHook):
         self, name: str | None = None, *, page_size: int = calls.DEFAULT_PAGE_SIZE
     ) -> list[MigrationTask]:
         """All migration tasks (every page), optionally filtered by task name."""
+        v.non_negative_int("page_size", page_size, minimum=1, maximum=v.LIST_LIMIT_MAX)
         tasks: list[MigrationTask] = []
         offset = 0
         while True:
             count, page = self._execute(calls.list_tasks_page(offset=offset, limit=page_size, name=name))
+            if tasks and page == tasks[-len(page) :]:  # the same page again: the offset is ignored
+                return tasks
             tasks.extend(page)
             offset += len(page)
             if not page or offset >= count:
@@ -423,12 +502,15 @@ class DcsHook(_DcsHookMixin, HttpHook):
         page_size: int = calls.DEFAULT_PAGE_SIZE,
     ) -> list[MigrationLog]:
         """All log entries of a task (every page), optionally only ``INFO`` or ``ERROR``."""
+        v.non_negative_int("page_size", page_size, minimum=1, maximum=v.LIST_LIMIT_MAX)
         logs: list[MigrationLog] = []
         offset = 0
         while True:
             count, page = self._execute(
                 calls.list_logs_page(migration_task_id, offset=offset, limit=page_size, log_level=log_level)
             )
+            if logs and page == logs[-len(page) :]:  # the same page again: the offset is ignored
+                return logs
             logs.extend(page)
             offset += len(page)
             if not page or offset >= count:
@@ -580,6 +662,7 @@ class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
         self.dcs_conn_id = dcs_conn_id
         self.retry_policy = retry_policy or DEFAULT_RETRY_POLICY
         self._settings: DcsConnectionSettings | None = None
+        self._sent_secrets: set[str] = set()
         self._client: Any = None
 
     def __repr__(self) -> str:
@@ -608,7 +691,9 @@ class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
 
             conn = await get_async_connection(self.dcs_conn_id, hook=self)
             extra = await get_async_extra_dejson(conn)
-            self._settings = _settings_from(self.dcs_conn_id, conn, extra)
+            settings = _settings_from(self.dcs_conn_id, conn, extra)
+            await asyncio.to_thread(lambda: settings.ssl_context)  # reads a CA bundle once
+            self._settings = settings
         return self._settings
 
     async def _asend(self, call: Call[T]) -> T:
@@ -616,7 +701,7 @@ class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
         import yarl
 
         settings = await self.asettings()
-        _mask(*secrets_in(call.body))
+        _learn_secrets(call, self._sent_secrets)
         prepared = prepare_signed(
             method=call.api.method,
             base_url=settings.endpoint,
@@ -632,11 +717,7 @@ class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
         timeout = aiohttp.ClientTimeout(
             sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
         )
-        ssl: Any = settings.verify if isinstance(settings.verify, bool) else None
-        if isinstance(settings.verify, str):
-            import ssl as ssl_module
-
-            ssl = ssl_module.create_default_context(cafile=settings.verify)
+        ssl: Any = settings.ssl_context  # built once per settings, in asettings (off the loop)
         try:
             async with client.request(
                 prepared.method,
@@ -650,10 +731,23 @@ class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
             ) as response:
                 body = await response.read()
                 status, headers = response.status, dict(response.headers)
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise DcsTlsError(
+                tls_failure_message(call.operation, settings.endpoint, tls_failure_detail(str(exc))),
+                request_sent=False,
+                operation=call.operation,
+            ) from None
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise DcsConnectionError(
                 f"DCS {call.operation}: cannot connect to {settings.endpoint} ({type(exc).__name__})",
                 request_sent=False,
+                operation=call.operation,
+            ) from None
+        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
+            raise DcsConnectionError(
+                f"DCS {call.operation}: connection to {settings.endpoint} broken in the middle of the "
+                f"answer ({type(exc).__name__}; the request may have been processed)",
+                request_sent=True,
                 operation=call.operation,
             ) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -666,10 +760,14 @@ class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
         finally:
             if owned:
                 await client.close()
-        return read_response(call, status, headers, body)
+        known = _known_secrets(settings, self._sent_secrets)
+        return read_response(call, status, headers, body, secrets=known)
 
     async def _aexecute(self, call: Call[T]) -> T:
-        async for attempt in self.retry_policy.async_retrying():
+        # No call of this hook can check an ambiguous failure: one that must not be repeated
+        # blindly is then raised instead of retried.
+        retrying = self.retry_policy.async_retrying(retry_ambiguous=not call.api.look_before_retry)
+        async for attempt in retrying:
             with attempt:
                 return await self._asend(call)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
@@ -716,6 +814,8 @@ class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
             count, page = await self._aexecute(
                 calls.list_tasks_page(offset=offset, limit=calls.DEFAULT_PAGE_SIZE, name=name)
             )
+            if tasks and page == tasks[-len(page) :]:  # the same page again: the offset is ignored
+                return tasks
             tasks.extend(page)
             offset += len(page)
             if not page or offset >= count:

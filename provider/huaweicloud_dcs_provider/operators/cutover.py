@@ -24,9 +24,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from huaweicloud_dcs_provider import DEFAULT_CONN_ID, statuses, waiting
+from huaweicloud_dcs_provider import validation as v
 from huaweicloud_dcs_provider._compat import BaseHook, Context
 from huaweicloud_dcs_provider.exceptions import DcsError, DcsValidationError
-from huaweicloud_dcs_provider.operators.migration import _DcsBaseOperator
+from huaweicloud_dcs_provider.operators.migration import _check_literal, _DcsBaseOperator
 from huaweicloud_dcs_provider.validation import (
     WHITELIST_MAX_GROUPS,
     WHITELIST_MAX_IPS,
@@ -89,10 +90,14 @@ class _DcsIpSwitchOperator(_DcsBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(dcs_conn_id=dcs_conn_id, **kwargs)
+        _check_literal("migration_task_id", migration_task_id, v.safe_id)
         self.migration_task_id = migration_task_id
         self.wait_for_completion = wait_for_completion
         self.poll_interval = waiting.to_seconds("poll_interval", poll_interval)
         self.timeout = waiting.to_seconds("timeout", timeout)
+
+    def check_rendered(self) -> None:
+        """Checks of the rendered fields, before any request (subclasses add theirs)."""
 
     def common_problems(self, task: MigrationTask) -> list[str]:
         """Why the task cannot have its IPs switched or rolled back (empty: it can)."""
@@ -131,6 +136,7 @@ class _DcsIpSwitchOperator(_DcsBaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         """Check the preconditions, call the API unless already done, wait for ``done_status``."""
         task_id = safe_id("migration_task_id", self.migration_task_id)
+        self.check_rendered()
         self._push_task(context, task_id)
         task = self._read_task(task_id)
         if task.task_status == EXCHANGING:
@@ -183,6 +189,15 @@ class _DcsIpSwitchOperator(_DcsBaseOperator):
             time.sleep(max(0.0, min(self.poll_interval, deadline - time.monotonic())))
 
 
+def _exchanged_ips(parameter: str, value: Any) -> list[str]:
+    """``exchanged_ip`` as a list (a comma-separated string is split); empty means "the task's"."""
+    if value is None or (isinstance(value, str | list | tuple) and not value):
+        return []
+    if isinstance(value, str):
+        value = [ip.strip() for ip in value.split(",") if ip.strip()]
+    return v.ip_list(parameter, value, allow_networks=False)
+
+
 class DcsExchangeInstanceIpOperator(_DcsIpSwitchOperator):
     """Switch the IP addresses of the source and target DCS instances of a migration (the DCS cutover).
 
@@ -223,14 +238,18 @@ class DcsExchangeInstanceIpOperator(_DcsIpSwitchOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(migration_task_id=migration_task_id, **kwargs)
+        v.boolean("is_exchange_domain", is_exchange_domain)
+        _check_literal("exchanged_ip", exchanged_ip, _exchanged_ips)
         self.exchanged_ip = exchanged_ip
         self.is_exchange_domain = is_exchange_domain
 
+    def check_rendered(self) -> None:
+        """The rendered ``exchanged_ip`` (when given) are IP addresses."""
+        _exchanged_ips("exchanged_ip", self.exchanged_ip)
+
     def _ips(self, task: MigrationTask) -> list[str]:
         if self.exchanged_ip:
-            if isinstance(self.exchanged_ip, str):
-                return [ip.strip() for ip in self.exchanged_ip.split(",") if ip.strip()]
-            return [str(ip) for ip in self.exchanged_ip]
+            return _exchanged_ips("exchanged_ip", self.exchanged_ip)
         sides = (task.source_instance, task.target_instance)
         return [side.ip for side in sides if side is not None and side.ip]
 
@@ -288,6 +307,44 @@ class DcsRollbackInstanceIpOperator(_DcsIpSwitchOperator):
 # ------------------------------------------------------------------------------------------------
 
 
+def _instance_ids(parameter: str, value: Any) -> list[str]:
+    """DCS instance IDs (a list; ``None`` or empty: the task's own)."""
+    if value is None or (isinstance(value, list | tuple) and not value):
+        return []
+    return id_list(parameter, value)
+
+
+def _group_name(parameter: str, value: Any) -> None:
+    v.text(parameter, value, max_length=64)
+
+
+def _admitted(parameter: str, value: Any) -> tuple[str, str | None, list[tuple[str, bool]]] | None:
+    """The admit operator's return value checked: ``(ip, group_name, [(instance_id, enabled)])``.
+
+    ``None`` when it holds no ``ip`` (then the task is read instead).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise DcsValidationError(parameter, f"must be a mapping, got {type(value).__name__}")
+    if not value.get("ip"):
+        return None
+    ip = v.ip_list(f"{parameter}.ip", [value["ip"]], allow_networks=False)[0]
+    group = value.get("group_name")
+    if group is not None:
+        _group_name(f"{parameter}.group_name", group)
+    items = value.get("changed") or []
+    if not isinstance(items, list | tuple):
+        raise DcsValidationError(f"{parameter}.changed", f"must be a list, got {type(items).__name__}")
+    changed: list[tuple[str, bool]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise DcsValidationError(f"{parameter}.changed[{index}]", "must be a mapping with 'instance_id'")
+        instance_id = v.safe_id(f"{parameter}.changed[{index}].instance_id", item.get("instance_id"))
+        changed.append((instance_id, bool(item.get("enabled"))))
+    return ip, group, changed
+
+
 def _dcs_ids_of(task: MigrationTask) -> list[str]:
     return [side.id for side in (task.source_instance, task.target_instance) if side is not None and side.id]
 
@@ -332,6 +389,10 @@ class DcsAdmitMigrationEcsToWhitelistOperator(_DcsBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(dcs_conn_id=dcs_conn_id, **kwargs)
+        _check_literal("migration_task_id", migration_task_id, v.safe_id)
+        _check_literal("instance_ids", instance_ids, _instance_ids)
+        _check_literal("group_name", group_name, _group_name)
+        v.boolean("enable_whitelist", enable_whitelist)
         self.migration_task_id = migration_task_id
         self.instance_ids = instance_ids
         self.group_name = group_name
@@ -340,6 +401,8 @@ class DcsAdmitMigrationEcsToWhitelistOperator(_DcsBaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         """Plan every instance's new whitelist, check the limits, then write the changed ones."""
         task_id = safe_id("migration_task_id", self.migration_task_id)
+        given_ids = _instance_ids("instance_ids", self.instance_ids)
+        _group_name("group_name", self.group_name)
         self._push_task(context, task_id)
         task = self._read_task(task_id)
         ip = task.ecs_tenant_private_ip
@@ -348,7 +411,7 @@ class DcsAdmitMigrationEcsToWhitelistOperator(_DcsBaseOperator):
                 f"DCS migration task {task_id} has no ecs_tenant_private_ip yet (status {task.status}): "
                 "admit it after the task is created (RUNNING)"
             )
-        ids = id_list("instance_ids", self.instance_ids) if self.instance_ids else _dcs_ids_of(task)
+        ids = given_ids or _dcs_ids_of(task)
         result: dict[str, Any] = {"ip": ip, "group_name": self.group_name, "changed": [], "skipped": []}
         if not ids:
             self.log.info(
@@ -432,6 +495,11 @@ class DcsRemoveMigrationEcsFromWhitelistOperator(_DcsBaseOperator):
         super().__init__(dcs_conn_id=dcs_conn_id, **kwargs)
         if migration_task_id is None and admitted is None:
             raise DcsValidationError("admitted", "give 'admitted' or 'migration_task_id'")
+        if migration_task_id is not None:
+            _check_literal("migration_task_id", migration_task_id, v.safe_id)
+        _check_literal("admitted", admitted, _admitted)
+        _check_literal("instance_ids", instance_ids, _instance_ids)
+        _check_literal("group_name", group_name, _group_name)
         self.migration_task_id = migration_task_id
         self.admitted = admitted
         self.instance_ids = instance_ids
@@ -439,19 +507,19 @@ class DcsRemoveMigrationEcsFromWhitelistOperator(_DcsBaseOperator):
 
     def _targets(self) -> tuple[str, str, list[tuple[str, bool]]]:
         """``(ip, group, [(instance_id, admission_enabled_it)])``."""
-        if isinstance(self.admitted, Mapping) and self.admitted.get("ip"):
-            group = str(self.admitted.get("group_name") or self.group_name)
-            changed = [
-                (str(item["instance_id"]), bool(item.get("enabled")))
-                for item in self.admitted.get("changed") or []
-            ]
-            return str(self.admitted["ip"]), group, changed
+        admitted = _admitted("admitted", self.admitted)
+        _group_name("group_name", self.group_name)
+        if admitted is not None:
+            ip, group, changed = admitted
+            return ip, group or self.group_name, changed
         if self.migration_task_id is None:
             raise DcsValidationError("admitted", "has no 'ip'; give the admit task's return value")
-        task = self._read_task(safe_id("migration_task_id", self.migration_task_id))
+        task_id = safe_id("migration_task_id", self.migration_task_id)
+        given_ids = _instance_ids("instance_ids", self.instance_ids)
+        task = self._read_task(task_id)
         if not task.ecs_tenant_private_ip:
             raise DcsError(f"DCS migration task {task.task_id} has no ecs_tenant_private_ip")
-        ids = id_list("instance_ids", self.instance_ids) if self.instance_ids else _dcs_ids_of(task)
+        ids = given_ids or _dcs_ids_of(task)
         return task.ecs_tenant_private_ip, self.group_name, [(i, False) for i in ids]
 
     def execute(self, context: Context) -> list[str]:
@@ -501,6 +569,8 @@ class DcsSetResumeModeOperator(_DcsBaseOperator):
         self, *, migration_task_id: str, resume_mode: str, dcs_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any
     ) -> None:
         super().__init__(dcs_conn_id=dcs_conn_id, **kwargs)
+        _check_literal("migration_task_id", migration_task_id, v.safe_id)
+        _check_literal("resume_mode", resume_mode, _resume_mode)
         self.migration_task_id = migration_task_id
         self.resume_mode = resume_mode
 
@@ -514,10 +584,14 @@ class DcsSetResumeModeOperator(_DcsBaseOperator):
         return mode
 
 
-def _ids(value: Any) -> list[str]:
+def _resume_mode(parameter: str, value: Any) -> None:
+    enum_value(parameter, value, ResumeMode)
+
+
+def _ids(value: Any, parameter: str = "migration_task_ids") -> list[str]:
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
-    return id_list("migration_task_ids", value)
+    return id_list(parameter, value)
 
 
 class _DcsBatchOperator(_DcsBaseOperator):
@@ -535,6 +609,7 @@ class _DcsBatchOperator(_DcsBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(dcs_conn_id=dcs_conn_id, **kwargs)
+        _check_literal("migration_task_ids", migration_task_ids, lambda name, value: _ids(value, name))
         self.migration_task_ids = migration_task_ids
         self.wait_for_completion = wait_for_completion
         self.poll_interval = waiting.to_seconds("poll_interval", poll_interval)
@@ -613,7 +688,7 @@ class DcsBatchRestartMigrationTasksOperator(_DcsBatchOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(migration_task_ids=migration_task_ids, **kwargs)
-        self.success_statuses = tuple(sorted(statuses.normalize_targets(success_statuses)))
+        self.success_statuses = tuple(sorted(v.statuses_to_wait_for("success_statuses", success_statuses)))
 
     def execute(self, context: Context) -> dict[str, str]:
         """Ask, wait for the accepted, fail on the rejected."""
@@ -689,9 +764,9 @@ class DcsMigrationPreflightOperator(_DcsBaseOperator):
                 "%s is DCS instance %s: pre-flight skipped (check it in the console)", name, instance["id"]
             )
             return None
-        addrs = str(instance.get("addrs") or "")
-        if not addrs:
+        if not instance.get("addrs"):
             raise DcsValidationError(name, "needs 'addrs' (host:port) or 'id'")
+        addrs = v.addrs(f"{name}.addrs", instance.get("addrs"))
         password = None
         if instance.get("password_conn_id"):
             password = BaseHook.get_connection(str(instance["password_conn_id"])).password or None

@@ -14,7 +14,8 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from huaweicloud_dcs_provider import DEFAULT_CONN_ID, statuses, waiting
+from huaweicloud_dcs_provider import DEFAULT_CONN_ID, calls, statuses, waiting
+from huaweicloud_dcs_provider import validation as v
 from huaweicloud_dcs_provider._compat import BaseHook, BaseOperator, Context, conf
 from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsError, DcsValidationError
 from huaweicloud_dcs_provider.links import TASK_ID_XCOM_KEY, DcsMigrationTaskLink, console_url
@@ -81,11 +82,49 @@ def _split_instance(parameter: str, value: Any) -> tuple[Any, Any]:
 
 
 def _check_instance_keys(parameter: str, value: Mapping[str, Any]) -> None:
-    unknown = sorted(str(key) for key in set(value) - set(INSTANCE_KEYS))
+    unknown = sorted(
+        v.shown(key) if not isinstance(key, str) else key for key in value if key not in INSTANCE_KEYS
+    )
     if unknown:
         raise DcsValidationError(parameter, f"unknown key(s) {unknown}", ", ".join(INSTANCE_KEYS))
     if value.get("password") not in (None, "") and value.get("password_conn_id"):
         raise DcsValidationError(parameter, "give either 'password' or 'password_conn_id', not both")
+    conn_id = value.get("password_conn_id")
+    if conn_id is not None and (not isinstance(conn_id, str) or not conn_id.strip()):
+        raise DcsValidationError(
+            f"{parameter}.password_conn_id", "must be an Airflow connection id (a string)"
+        )
+    password = value.get("password")
+    if password is not None and not isinstance(password, str):
+        raise DcsValidationError(f"{parameter}.password", f"must be a string, got {type(password).__name__}")
+    endpoint = {key: value[key] for key in ("id", "addrs") if key in value}
+    if v.is_literal(endpoint):
+        v.instance(parameter, endpoint)
+
+
+def _check_literal(parameter: str, value: Any, check: Any) -> None:
+    """Run ``check(parameter, value)`` now when rendering cannot change ``value`` (else at run time)."""
+    if v.is_literal(value):
+        check(parameter, value)
+
+
+def _method(parameter: str, value: Any) -> None:
+    v.enum_value(parameter, value, MigrationMethod)
+
+
+def _resume_mode(parameter: str, value: Any) -> None:
+    v.enum_value(parameter, value, v.ResumeMode)
+
+
+def _no_cap_is_none(value: Any) -> int | str | None:
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None", "null")):
+        return None
+    result: int | str | None = value
+    return result
+
+
+def _bandwidth(parameter: str, value: Any) -> None:
+    v.bandwidth(_no_cap_is_none(value))
 
 
 class _DcsBaseOperator(BaseOperator):
@@ -226,6 +265,10 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(dcs_conn_id=dcs_conn_id, **kwargs)
+        _check_literal("migration_task_id", migration_task_id, v.safe_id)
+        _check_literal("migration_method", migration_method, _method)
+        _check_literal("resume_mode", resume_mode, _resume_mode)
+        _check_literal("bandwidth_limit_mb", bandwidth_limit_mb, _bandwidth)
         self.migration_task_id = migration_task_id
         self.stop_on_kill = stop_on_kill
         self.stop_on_deadline = stop_on_deadline
@@ -237,10 +280,10 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
         self.target_instance, self._target_password = _split_instance("target_instance", target_instance)
         self.bandwidth_limit_mb = bandwidth_limit_mb
         self.wait_for_completion = wait_for_completion
-        if isinstance(success_statuses, str):
-            success_statuses = (success_statuses,)
         self.success_statuses = (
-            None if success_statuses is None else tuple(sorted(statuses.normalize_targets(success_statuses)))
+            None
+            if success_statuses is None
+            else tuple(sorted(v.statuses_to_wait_for("success_statuses", success_statuses)))
         )
         self.poll_interval = waiting.to_seconds("poll_interval", poll_interval)
         self.timeout = waiting.to_optional_seconds("timeout", timeout)
@@ -307,10 +350,7 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
 
     def _bandwidth(self) -> int | str | None:
         """The rendered cap; an empty or ``None`` rendering (e.g. an unset param) means no cap."""
-        value = self.bandwidth_limit_mb
-        if value is None or (isinstance(value, str) and value.strip() in ("", "None", "null")):
-            return None
-        return value
+        return _no_cap_is_none(self.bandwidth_limit_mb)
 
     def _attach_or_refuse(
         self, task: MigrationTask, source: Mapping[str, Any], target: Mapping[str, Any]
@@ -403,6 +443,15 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
         target = self._resolve_instance(
             "target_instance", self.target_instance, self._target_password, context
         )
+        # Every rendered value is checked before the first request (the task is read first).
+        calls.configure_online_task(
+            migration_task_id,
+            migration_method=self.migration_method,
+            resume_mode=self.resume_mode,
+            source_instance=source,
+            target_instance=target,
+            bandwidth_limit_mb=self._bandwidth(),
+        )
         deadline = waiting.deadline_after(self.timeout)
         self._push_task(context, migration_task_id)
         try_number = getattr(context.get("ti"), "try_number", 1)
@@ -464,6 +513,14 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
 # ------------------------------------------------------------------------------------------------
 
 
+def _task_name(parameter: str, value: Any) -> None:
+    v.text(parameter, value, max_length=64)
+
+
+def _description(parameter: str, value: Any) -> None:
+    v.text(parameter, value, max_length=1024, required=False)
+
+
 class DcsCreateOnlineMigrationTaskOperator(_DcsBaseOperator):
     """Create an online migration task and wait until it can be configured; returns its id.
 
@@ -514,6 +571,14 @@ class DcsCreateOnlineMigrationTaskOperator(_DcsBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(dcs_conn_id=dcs_conn_id, **kwargs)
+        _check_literal("migration_task_name", migration_task_name, _task_name)
+        for name, value in (
+            ("vpc_id", vpc_id),
+            ("subnet_id", subnet_id),
+            ("security_group_id", security_group_id),
+        ):
+            _check_literal(name, value, v.safe_id)
+        _check_literal("description", description, _description)
         self.migration_task_name = migration_task_name
         self.vpc_id = vpc_id
         self.subnet_id = subnet_id
@@ -542,8 +607,15 @@ class DcsCreateOnlineMigrationTaskOperator(_DcsBaseOperator):
             )
         return candidates[0] if candidates else None
 
+    def _check_rendered(self) -> None:
+        _task_name("migration_task_name", self.migration_task_name)
+        for name in ("vpc_id", "subnet_id", "security_group_id"):
+            v.safe_id(name, getattr(self, name))
+        _description("description", self.description)
+
     def execute(self, context: Context) -> str:
         """Create (or reuse) the task, push its id and URL, then wait until it is ready."""
+        self._check_rendered()
         hook = self.hook
         job_id: str | None = None
         reused = self._find_reusable() if self.reuse_existing else None
@@ -613,6 +685,7 @@ class DcsStopMigrationTaskOperator(_DcsBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(dcs_conn_id=dcs_conn_id, **kwargs)
+        _check_literal("migration_task_id", migration_task_id, v.safe_id)
         self.migration_task_id = migration_task_id
         self.wait_for_completion = wait_for_completion
         self.poll_interval = waiting.to_seconds("poll_interval", poll_interval)
@@ -678,6 +751,7 @@ class DcsDeleteMigrationTaskOperator(_DcsBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(dcs_conn_id=dcs_conn_id, **kwargs)
+        _check_literal("migration_task_id", migration_task_id, v.safe_id)
         self.migration_task_id = migration_task_id
         self.wait_for_completion = wait_for_completion
         self.poll_interval = waiting.to_seconds("poll_interval", poll_interval)

@@ -8,8 +8,9 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from huaweicloud_dcs_provider import DEFAULT_CONN_ID, statuses, waiting
+from huaweicloud_dcs_provider import DEFAULT_CONN_ID, statuses, validation, waiting
 from huaweicloud_dcs_provider._compat import BaseSensorOperator, Context
+from huaweicloud_dcs_provider.exceptions import DcsValidationError
 from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger
 from huaweicloud_dcs_provider.waiting import stop_quietly
 
@@ -70,14 +71,18 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(poke_interval=poke_interval, **kwargs)
+        if validation.is_literal(migration_task_id):
+            validation.safe_id("migration_task_id", migration_task_id)
         self.migration_task_id = migration_task_id
         self.dcs_conn_id = dcs_conn_id
-        if isinstance(success_statuses, str):
-            success_statuses = (success_statuses,)
-        self.success_statuses = tuple(sorted(statuses.normalize_targets(success_statuses)))
+        self.success_statuses = tuple(
+            sorted(validation.statuses_to_wait_for("success_statuses", success_statuses))
+        )
         self.deferrable = deferrable
         if deferrable and self.poke_interval <= 0:
-            raise ValueError("poke_interval must be > 0 for a deferrable sensor")
+            raise DcsValidationError(
+                "poke_interval", f"{self.poke_interval!r} must be > 0 for a deferrable sensor", "seconds > 0"
+            )
         self.stop_on_kill = stop_on_kill
         self.stop_on_deadline = stop_on_deadline
         self._poke_tracker: waiting.WaitTracker | None = None
@@ -132,6 +137,7 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
         """Check once; ``True`` (with the result as XCom) when done, raise when it failed."""
         from airflow.providers.common.compat.sdk import PokeReturnValue
 
+        validation.safe_id("migration_task_id", self.migration_task_id)
         # One tracker for all pokes of this run, so that lag samples add up in ``poke`` mode.
         if self._poke_tracker is None:
             self._poke_tracker = self._tracker()
@@ -142,6 +148,7 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         """Deferrable: check once, then defer unless the task has already finished."""
+        validation.safe_id("migration_task_id", self.migration_task_id)
         if not self.deferrable:
             from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException
 
@@ -237,7 +244,9 @@ class DcsMigrationLagSensor(DcsMigrationTaskSensor):
             ("max_key_drift", 0 if max_key_drift is None else max_key_drift, 0),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+                raise DcsValidationError(
+                    name, f"{validation.shown(value)} is out of range", f"integers >= {minimum}"
+                )
         self.max_offset = max_offset
         self.consecutive_samples = consecutive_samples
         self.key_count_tolerance = key_count_tolerance

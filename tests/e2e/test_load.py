@@ -1,0 +1,209 @@
+"""Load, end to end: N mapped migrations on a real Airflow deployment, with the DCS API misbehaving.
+
+The DAG (``tests/e2e/dags/dcs_load_mapped_migrations.py``) maps a create task and a deferrable
+configure task over N migrations (dynamic task mapping); the deployment is the e2e one
+(:mod:`e2e.airflow_stack`: api-server, scheduler with the LocalExecutor, dag-processor, triggerer),
+so the N waits really run side by side in the triggerer. The emulator simulates the migrations
+(N distinct pairs of Redis addresses) and, for the whole run, answers 5 % of all API requests with
+HTTP 503 before handling them and drops the connection of 1 % *after* handling them (the work was
+done, the answer is lost: the harsh case), both seeded.
+
+Expected: the run succeeds, every mapped instance succeeded, the emulator handled exactly N
+configure calls (one per migration task, N distinct tasks; each task's own log says it was
+configured once), every migration task ended ``SUCCESS``, nothing is left running, deferred,
+queued or waiting for a retry, and the run ended before its deadline. Recorded in the ``load``
+figures table: wall time, requests, 503s, drops, configure calls sent and handled, retries.
+
+N is 20 by default (CI); the issue's full run is ``DCS_LOAD_MIGRATIONS=200`` (or
+``--load-migrations 200``), some 10-20 minutes on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e.airflow_stack import AirflowStack
+from huaweicloud_dcs_provider.emulator.testing import EmulatorApiClient, EmulatorProcess
+from huaweicloud_dcs_provider.endpoints import Api
+from reliability import figures
+
+#: Mapped migrations: ``--load-migrations`` / ``$DCS_LOAD_MIGRATIONS`` (tests/conftest.py), else 20.
+MIGRATIONS = int(os.environ.get("DCS_LOAD_MIGRATIONS") or 20)
+#: LocalExecutor worker processes (``[core] parallelism``).
+PARALLELISM = int(os.environ.get("DCS_LOAD_PARALLELISM") or 4)
+#: Seconds between two status reads of each deferred wait.
+POLL_SECONDS = 2
+#: The run's deadline: generous for a loaded 2-core machine (measured: see docs/reliability.md).
+RUN_TIMEOUT = 240 + 8 * MIGRATIONS
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(RUN_TIMEOUT + 300)]
+
+DAG_FILE = Path(__file__).resolve().parent / "dags" / "dcs_load_mapped_migrations.py"
+DAG_ID = "dcs_load_mapped_migrations"
+#: A migration lasts a few seconds; creating a task takes one.
+EMULATOR_TIMINGS = {
+    "create_seconds": 1.0,
+    "full_seconds": 6.0,
+    "stop_seconds": 0.5,
+    "fail_seconds": 0.3,
+    "job_seconds": 0.3,
+}
+#: Every API path (the admin API is never faulted).
+ALL_API = r"^/v2/"
+FAULTS = "5% 503, 1% dropped after processing"
+CONFIGURE_PATH = re.compile(r"/migration/([^/]+)/task$")
+#: The emulator keeps the last 10,000 requests: more would make the counts wrong.
+REQUEST_LOG_SIZE = 10_000
+UNFINISHED_TI_STATES = {"running", "deferred", "queued", "scheduled", "up_for_retry", "restarting", None}
+
+
+def list_all_tasks(api: EmulatorApiClient) -> list[dict[str, Any]]:
+    """Every migration task of the emulator (list API, pages of 1000)."""
+    tasks: list[dict[str, Any]] = []
+    while True:
+        response = api.call(Api.LIST_TASKS, query={"offset": str(len(tasks)), "limit": "1000"})
+        assert response.status_code == 200, response.text
+        page = response.json()
+        tasks.extend(page["migration_tasks"])
+        if not page["migration_tasks"] or len(tasks) >= page["count"]:
+            return tasks
+
+
+def configured_entries(api: EmulatorApiClient, task_id: str) -> int:
+    """How many times the task's own log says "Migration configured" (the configure took effect)."""
+    response = api.call(Api.LIST_TASK_LOGS, path_params={"task_id": task_id}, query={"limit": "1000"})
+    assert response.status_code == 200, response.text
+    return sum(entry["log_code"] == "migration.configured" for entry in response.json()["migration_logs"])
+
+
+def mapped_xcom(stack: AirflowStack, run_id: str, task_id: str, map_index: int) -> Any:
+    """The ``return_value`` XCom of one mapped task instance (``None`` when there is none)."""
+    entry = stack.api(
+        "GET",
+        f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value",
+        params={"map_index": map_index, "deserialize": "true"},
+        expected=(200, 404),
+    )
+    return (entry or {}).get("value")
+
+
+def hook_retries(stack: AirflowStack) -> int:
+    """Retries the hooks logged ("DCS call failed (attempt n): ...; retrying in ...") in every task
+    and trigger log."""
+    return sum(
+        path.read_text(errors="replace").count("DCS call failed (attempt")
+        for path in stack.logs_folder.rglob("*.log")
+        if "dag_id=" in str(path)
+    )
+
+
+def test_mapped_migrations_under_api_faults(tmp_path: Path) -> None:
+    """N mapped migrations, 5 % 503 + 1 % dropped answers: all succeed, each configured once."""
+    n = MIGRATIONS
+    with ExitStack() as cleanup:
+        emulator = cleanup.enter_context(EmulatorProcess(config=EMULATOR_TIMINGS))
+        admin = emulator.admin(timeout=60)
+        env = {
+            "AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT": emulator.conn_uri_json(),
+            "DCS_LOAD_MIGRATIONS": str(n),
+            "DCS_LOAD_POLL_SECONDS": str(POLL_SECONDS),
+        }
+        stack = cleanup.enter_context(
+            AirflowStack(tmp_path / "airflow", dag_files=[DAG_FILE], env=env, parallelism=PARALLELISM)
+        )
+        print(f"\n[load] Airflow up in {stack.startup_seconds:.1f} s; {n} migrations, {PARALLELISM} workers")
+        stack.wait_dag(DAG_ID)
+        admin.clear_requests()
+        admin.add_fault(action="status", status=503, path=ALL_API, probability=0.05, seed=503, count=None)
+        admin.add_fault(action="drop", when="after", path=ALL_API, probability=0.01, seed=1, count=None)
+
+        started = time.monotonic()
+        run_id = stack.trigger_dag(DAG_ID)
+        state = stack.wait_run(DAG_ID, run_id, timeout=RUN_TIMEOUT)
+        wall = time.monotonic() - started
+        rules = admin.faults()
+        admin.clear_faults()  # the checks below read the emulator undisturbed
+        requests = admin.requests()
+        explain = stack.explain(DAG_ID, run_id) if state != "success" else ""
+
+        # ---- Airflow: every mapped instance succeeded, nothing left behind
+        tis = stack.query(
+            "SELECT task_id, map_index, state, try_number FROM task_instance WHERE dag_id = ? AND run_id = ?",
+            (DAG_ID, run_id),
+        )
+        states = Counter((task_id, ti_state) for task_id, _, ti_state, _ in tis)
+        retried = sorted((task_id, index, tries) for task_id, index, _, tries in tis if tries > 1)
+        stuck_tis = [row for row in tis if row[2] in UNFINISHED_TI_STATES]
+        triggers_left = stack.query("SELECT COUNT(*) FROM trigger")[0][0]
+        created = {index: mapped_xcom(stack, run_id, "create", index) for index in range(n)}
+        results = {index: mapped_xcom(stack, run_id, "configure", index) for index in range(n)}
+
+        # ---- the emulator: tasks, their configure calls, the requests
+        api = emulator.api(timeout=30)
+        tasks = [task for task in list_all_tasks(api) if str(task.get("task_name", "")).startswith("load-")]
+        task_status = {str(task["task_id"]): str(task["status"]) for task in tasks}
+        configured_once = {task_id: configured_entries(api, task_id) for task_id in task_status}
+        posts = [r for r in requests if r["method"] == "POST" and CONFIGURE_PATH.search(r["path"])]
+        effective = [r for r in posts if r["handled_status"] == 200]
+        effective_tasks = {r["path"].rsplit("/", 2)[-2] for r in effective}
+        faulted_503 = sum("status" in r["faults"] for r in requests)
+        dropped = sum("drop" in r["faults"] for r in requests)
+        retries_logged = hook_retries(stack)
+
+    succeeded = states[("configure", "success")]
+    stuck = len(stuck_tis) + sum(status != "SUCCESS" for status in task_status.values())
+    row = figures.record(
+        "load",
+        {
+            "migrations": n,
+            "faults": FAULTS,
+            "succeeded": succeeded,
+            "configure_effective": len(effective),
+            "configure_posts": len(posts),
+            "configure_faulted_503": sum("status" in r["faults"] for r in posts),
+            "configure_dropped": sum("drop" in r["faults"] for r in posts),
+            "configure_refused": sum(r["handled_status"] not in (None, 200) for r in posts),
+            "total_requests": len(requests),
+            "faulted_503": faulted_503,
+            "dropped": dropped,
+            "wall_seconds": round(wall, 1),
+            "stuck": stuck,
+            "hook_retries": retries_logged,
+            "task_retries": len(retried),
+            "parallelism": PARALLELISM,
+            "run_state": state,
+        },
+    )
+    print(f"[load] {json.dumps(row, sort_keys=True)}")
+    print(f"[load] fault rules at the end: {json.dumps(rules)}")
+    if retried:
+        print(f"[load] task instances that needed another try: {retried}")
+
+    assert state == "success", explain
+    assert len(requests) < REQUEST_LOG_SIZE, "the emulator's request log overflowed: counts are wrong"
+    assert faulted_503 > 0, "no 503 was injected: the fault rule did not apply"
+    # Every mapped instance of both tasks succeeded.
+    assert states == Counter({("create", "success"): n, ("configure", "success"): n}), (states, explain)
+    assert not stuck_tis, stuck_tis
+    assert triggers_left == 0
+    # N tasks created (none twice), each configured exactly once, each migration ended SUCCESS.
+    assert len(task_status) == n, sorted(task.get("task_name") for task in tasks)
+    assert set(task_status.values()) == {"SUCCESS"}, task_status
+    assert set(configured_once.values()) == {1}, configured_once
+    assert len(effective) == n, [(r["path"], r["status"], r["faults"]) for r in posts]
+    assert effective_tasks == set(task_status)
+    # Each configure instance reports its own task, migrated to SUCCESS within the deadline.
+    # (configure instance i configured the task create instance i made: mapped over its output).
+    assert {result["id"] for result in results.values() if result} == set(task_status), results
+    assert all(results[index] and results[index]["id"] == created[index] for index in range(n)), created
+    assert all(result and result["status"] == "SUCCESS" for result in results.values()), results
+    assert wall < RUN_TIMEOUT
