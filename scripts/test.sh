@@ -7,8 +7,8 @@ scripts/bootstrap.sh
 scripts/ensure_redis.sh
 
 echo "==> ruff"
-.venv/bin/ruff check provider tests dags scripts
-.venv/bin/ruff format --check provider tests dags scripts
+.venv/bin/ruff check provider tests dags scripts bench
+.venv/bin/ruff format --check provider tests dags scripts bench
 echo "==> mypy"
 .venv/bin/mypy
 echo "==> pytest"

@@ -47,7 +47,6 @@ from huaweicloud_dcs_provider.exceptions import (
     DcsMigrationFailedError,
     DcsValidationError,
 )
-from huaweicloud_dcs_provider.retry import is_retryable
 
 if TYPE_CHECKING:
     from huaweicloud_dcs_provider.hooks.dcs import DcsAsyncHook, DcsHook
@@ -281,6 +280,10 @@ class WaitTracker:
         that keeps up with a steady stream of writes shows an offset of 0 at most reads; a growing
         (or shrinking) key count shows the writes. Writes that only update existing keys do not
         change it: freeze writes before relying on it (``max_offset`` only).
+    :param progress_log_interval: seconds between two "still waiting" progress lines while the
+        status stays the same; a changed status, a warning and the last read are always logged.
+        ``0`` (default) logs every read. The trigger sets it, so that a triggerer running
+        thousands of waits that poll every few seconds is not flooded with identical lines.
     """
 
     migration_task_id: str
@@ -305,7 +308,11 @@ class WaitTracker:
     lag_trend: list[int | None] = field(default_factory=list)
     #: Successful reads so far.
     polls: int = 0
+    progress_log_interval: float = 0.0
     _warned_unknown: set[str] = field(default_factory=set, repr=False)
+    #: Status and time (``clock``) of the last progress line logged.
+    _logged_status: str | None = field(default=None, repr=False)
+    _logged_at: float = field(default=float("-inf"), repr=False)
 
     # ---------------------------------------------------------------- timing
 
@@ -432,6 +439,9 @@ class WaitTracker:
 
     def on_read_error(self, exc: BaseException, *, final: bool = False) -> dict[str, Any] | None:
         """A read failed: an ``error`` event if it is fatal or one too many, else keep waiting."""
+        # Imported here: ``retry`` pulls in tenacity, which parsing a DAG does not need.
+        from huaweicloud_dcs_provider.retry import is_retryable
+
         what = _describe_error(exc)
         if not is_retryable(exc):
             return self.event(
@@ -519,21 +529,32 @@ class WaitTracker:
                 task_id,
                 status,
             )
-        self.logger.info(
-            "DCS migration task %s: %s; %s; waiting for %s%s",
-            task_id,
-            status or "(no status)",
-            stats.describe() if stats is not None else "no progress figures",
-            self._awaited(),
-            (
-                f" (deadline in {human_duration(self.deadline - self.clock())})"
-                if self.deadline is not None and not final
-                else ""
-            ),
-        )
+        if self._progress_due(status, final):
+            self.logger.info(
+                "DCS migration task %s: %s; %s; waiting for %s%s",
+                task_id,
+                status or "(no status)",
+                stats.describe() if stats is not None else "no progress figures",
+                self._awaited(),
+                (
+                    f" (deadline in {human_duration(self.deadline - self.clock())})"
+                    if self.deadline is not None and not final
+                    else ""
+                ),
+            )
         if final:
             return self._timeout_event()
         return None
+
+    def _progress_due(self, status: str, final: bool) -> bool:
+        """Whether this read's progress line is logged (see ``progress_log_interval``)."""
+        if self.progress_log_interval <= 0:
+            return True
+        now = self.clock()
+        if final or status != self._logged_status or now - self._logged_at >= self.progress_log_interval:
+            self._logged_status, self._logged_at = status, now
+            return True
+        return False
 
 
 # ------------------------------------------------------------------------------------------------

@@ -4,14 +4,19 @@
 copying keys, with ``redis.asyncio`` inside the emulator's event loop (it never blocks the loop):
 
 * **full sync**: ``INFO keyspace`` lists the source databases; each one is walked with ``SCAN``,
-  and every key is copied with ``DUMP`` + ``PTTL`` on the source and ``RESTORE key ttl payload
-  REPLACE`` on the target, in the same database index, in batches of :data:`BATCH` keys.
-  ``DUMP``/``RESTORE`` carry every type (strings, lists, hashes, sets, sorted sets, streams with
-  their consumer groups, HyperLogLogs) and binary values unchanged. Progress is keys copied /
-  ``DBSIZE`` of the source when the sync started. A batch is one small Lua script per side
-  (:data:`DUMP_SCRIPT`, :data:`RESTORE_SCRIPT`) running exactly those commands: one reply per
-  batch instead of thousands keeps the pure-Python client fast (about 2 s instead of 20 s for
-  100,000 keys).
+  and every key is copied into the same database index of the target, in batches of about
+  :data:`SCAN_COUNT` keys (one ``SCAN`` page): a string (HyperLogLogs are strings) with ``GET`` +
+  ``PTTL`` on the source and ``SET name value [PX ttl]`` on the target, any other type with
+  ``DUMP`` + ``PTTL`` and ``RESTORE name ttl payload REPLACE``. No ``PTTL`` in a database whose
+  ``expires`` count was 0 when the sync started. ``DUMP``/``RESTORE`` carry every type (lists,
+  hashes, sets, sorted sets, streams with their consumer groups) and binary values unchanged.
+  Progress is keys copied / ``DBSIZE`` of the source when the sync started. On the source a batch
+  is one Lua script (:data:`SCAN_DUMP_SCRIPT`) that scans a page, reads its keys and answers the
+  target's commands already encoded in RESP; those bytes go to the target as they are on a plain
+  connection (:class:`_RawConnection`) whose replies are checked in one go. The pure-Python client
+  never parses or encodes a key of the full sync, and while the target writes a batch the source
+  already reads the next one (one batch in flight). 1,000,000 small keys: about 3x the time of
+  ``redis-cli --pipe`` loading them (``bench/bench_emulator_datapath.py``).
 * **incremental sync** (``incremental_migration``): before the full scan starts, the engine turns
   on keyspace notifications on the source (``CONFIG SET notify-keyspace-events`` with ``KEA``
   added to what is set) and subscribes to ``__keyspace@*__:*``, so writes made during the full
@@ -56,7 +61,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
-from redis.exceptions import AuthenticationError, RedisError
+from redis.exceptions import AuthenticationError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -77,8 +82,10 @@ log = logging.getLogger("huaweicloud_dcs_provider.emulator")
 
 T = TypeVar("T")
 
-#: Keys per SCAN page and per copy batch.
+#: Keys per copy batch of the incremental sync (and of the keys a full-sync page left over).
 BATCH = 1000
+#: ``SCAN ... COUNT`` of a full-sync page (one page is one copy batch).
+SCAN_COUNT = 3000
 #: A copy batch stops adding keys once it holds this many payload bytes (big values).
 BATCH_BYTES = 8 * 1024 * 1024
 #: Keyspace-notification classes the incremental sync needs (added to what the source has).
@@ -117,6 +124,58 @@ for i, key in ipairs(KEYS) do
   if size >= budget then break end
 end
 return {done, table.concat(parts)}
+"""
+
+#: Source side of a full-sync batch: one ``SCAN ARGV[1] COUNT ARGV[2]`` page, then each key is
+#: read with ``GET`` (a string: the cheap path) or, for any other type, ``DUMP``; and ``PTTL``
+#: unless ``ARGV[4]`` is ``"0"`` (the database has no key with a TTL). Answers ``{next cursor, keys
+#: scanned, commands, commands count, value bytes, leftover}``: ``commands`` holds one command per
+#: key, already encoded in RESP: ``SET name value [PX ttl]`` for a string (a HyperLogLog is a
+#: string too), ``RESTORE name ttl payload REPLACE`` otherwise; the engine sends them to the target
+#: as they are (no key is parsed or encoded in Python). Keys gone since the scan have no command.
+#: After ``ARGV[3]`` value bytes it stops: the keys not read yet are the leftover (copied with
+#: :data:`DUMP_SCRIPT`).
+SCAN_DUMP_SCRIPT = """
+local page = redis.call('SCAN', ARGV[1], 'COUNT', ARGV[2])
+local keys, budget, with_ttl = page[2], tonumber(ARGV[3]), ARGV[4] ~= '0'
+local call, pcall_ = redis.call, redis.pcall
+local parts, n, size, done, count = {}, 0, 0, 0, 0
+for i, key in ipairs(keys) do
+  local value = pcall_('GET', key)
+  local restore = type(value) == 'table'
+  if restore then value = call('DUMP', key) end
+  if value then
+    local ttl = nil
+    if with_ttl then
+      local t = call('PTTL', key)
+      if t > 0 then ttl = string.format('%d', t) elseif t == 0 then ttl = '1' end
+    end
+    if restore then
+      ttl = ttl or '0'
+      parts[n + 1] = '*5\\r\\n$7\\r\\nRESTORE\\r\\n$' .. #key .. '\\r\\n'
+      parts[n + 3] = '\\r\\n$' .. #ttl .. '\\r\\n' .. ttl .. '\\r\\n$' .. #value .. '\\r\\n'
+      parts[n + 5] = '\\r\\n$7\\r\\nREPLACE\\r\\n'
+    elseif ttl then
+      parts[n + 1] = '*5\\r\\n$3\\r\\nSET\\r\\n$' .. #key .. '\\r\\n'
+      parts[n + 3] = '\\r\\n$' .. #value .. '\\r\\n'
+      parts[n + 5] = '\\r\\n$2\\r\\nPX\\r\\n$' .. #ttl .. '\\r\\n' .. ttl .. '\\r\\n'
+    else
+      parts[n + 1] = '*3\\r\\n$3\\r\\nSET\\r\\n$' .. #key .. '\\r\\n'
+      parts[n + 3] = '\\r\\n$' .. #value .. '\\r\\n'
+      parts[n + 5] = '\\r\\n'
+    end
+    parts[n + 2] = key
+    parts[n + 4] = value
+    n = n + 5
+    count = count + 1
+    size = size + #value
+  end
+  done = i
+  if size >= budget then break end
+end
+local leftover = {}
+for i = done + 1, #keys do leftover[#leftover + 1] = keys[i] end
+return {page[1], #keys, table.concat(parts), count, size, leftover}
 """
 
 #: Target side of a batch: ``RESTORE key ttl payload REPLACE`` for each entry of ``ARGV[1]``;
@@ -235,6 +294,7 @@ class _Side:
         self._password = endpoint.password
         self._clients: dict[int, aioredis.Redis] = {}
         self._scripts: dict[str, AsyncScript] = {}
+        self._raw: dict[int, _RawConnection] = {}
         self.connected = False
 
     def __repr__(self) -> str:
@@ -294,6 +354,20 @@ class _Side:
         self.connected = True
         return result
 
+    async def pipeline(self, db: int, commands: bytes, count: int) -> None:
+        """Send ``count`` commands already encoded in RESP, each answering ``+OK``, to database ``db``
+        on a plain connection of this side's own (see :class:`_RawConnection`); raises the first
+        error reply as a ``ResponseError``, a broken connection as a ``ConnectionError``."""
+        connection = self._raw.get(db)
+        if connection is None:
+            connection = self._raw[db] = _RawConnection(self.host, self.port, db, self._password)
+        try:
+            await connection.pipeline(commands, count)
+        except BaseException:
+            self._raw.pop(db, None)
+            connection.close()
+            raise
+
     async def dbsize(self) -> int:
         """Keys in all databases (``INFO keyspace``)."""
         info = await self.call(self.client(0).info("keyspace"), "reading the keyspace")
@@ -305,6 +379,92 @@ class _Side:
         for client in clients:
             with contextlib.suppress(Exception):
                 await client.aclose()
+        raw, self._raw = list(self._raw.values()), {}
+        for connection in raw:
+            connection.close()
+
+
+def _resp(*args: bytes) -> bytes:
+    """One command in RESP."""
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args)
+
+
+_OK = b"+OK\r\n"
+
+
+class _RawConnection:
+    """A plain TCP connection for the full sync's pipelined ``RESTORE`` commands.
+
+    The pure-Python ``redis`` client parses replies one by one (some microseconds each): here a
+    batch of ``RESTORE`` commands (encoded by :data:`SCAN_DUMP_SCRIPT`) is written as it is and its
+    replies are read in one go; only when they are not all ``+OK`` are they looked at line by line.
+    Opened on first use with ``AUTH`` (if a password is set), ``SELECT`` and ``CLIENT SETNAME``.
+    """
+
+    def __init__(self, host: str, port: int, db: int, password: str | None) -> None:
+        self.host, self.port, self.db, self._password = host, port, db, password
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def _open(self) -> None:
+        try:
+            self._reader, self._writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port), CONNECT_TIMEOUT
+            )
+        except (OSError, TimeoutError) as exc:
+            errno = getattr(exc, "errno", None)
+            raise RedisConnectionError(f"Error {errno} connecting to {self.host}:{self.port}.") from exc
+        prelude = []
+        if self._password:
+            prelude.append(_resp(b"AUTH", self._password.encode()))
+        prelude.append(_resp(b"SELECT", str(self.db).encode()))
+        prelude.append(_resp(b"CLIENT", b"SETNAME", b"dcs-emulator-migration"))
+        await self._exchange(b"".join(prelude), len(prelude))
+
+    async def pipeline(self, commands: bytes, count: int) -> None:
+        """Send ``count`` commands (RESP) and wait for their ``count`` replies."""
+        if self._writer is None:
+            await self._open()
+        await self._exchange(commands, count)
+
+    async def _exchange(self, commands: bytes, count: int) -> None:
+        reader, writer = self._reader, self._writer
+        assert reader is not None
+        assert writer is not None
+        try:
+            writer.write(commands)
+            replies = await asyncio.wait_for(self._replies(reader, writer, count), SOCKET_TIMEOUT)
+        except asyncio.IncompleteReadError as exc:
+            raise RedisConnectionError("Connection closed by server.") from exc
+        except OSError as exc:
+            raise RedisConnectionError(f"Error {exc.errno} while writing to socket. {exc}.") from exc
+        except TimeoutError as exc:
+            raise RedisTimeoutError("Timeout reading from socket") from exc
+        if replies == _OK * count:
+            return
+        for line in replies.split(b"\r\n"):
+            if line.startswith(b"-"):
+                code, _, message = line[1:].decode(errors="replace").partition(" ")
+                if code in ("WRONGPASS", "NOAUTH"):
+                    raise AuthenticationError(message)
+                raise ResponseError(message if code == "ERR" else f"{code} {message}")
+        raise ResponseError(f"unexpected replies: {replies[:100]!r}")
+
+    @staticmethod
+    async def _replies(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, count: int) -> bytes:
+        """``count`` one-line replies (every reply is at least as long as ``+OK\\r\\n``)."""
+        await writer.drain()
+        data = await reader.readexactly(len(_OK) * count)
+        while data.count(b"\r\n") < count or not data.endswith(b"\r\n"):
+            data += await reader.readuntil(b"\r\n")
+        return data
+
+    def close(self) -> None:
+        """Close the socket (errors ignored)."""
+        writer, self._writer, self._reader = self._writer, None, None
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
 
 
 class _Throttle:
@@ -520,6 +680,17 @@ class _Run:
         return self.task is not None and not self.task.done() and not self.stop_requested
 
 
+@dataclass
+class _Page:
+    """One full-sync page dumped by :data:`SCAN_DUMP_SCRIPT`, ready to be restored."""
+
+    db: int
+    commands: bytes  # ``RESTORE name ttl payload REPLACE`` of each key, in RESP
+    count: int  # commands in ``commands``
+    size: int  # payload bytes
+    scanned: int  # keys of the page it covers (``count`` plus keys gone since the scan)
+
+
 class RedisMigrationEngine:
     """Copies keys between two loopback Redis servers (see the module docstring).
 
@@ -698,19 +869,61 @@ class RedisMigrationEngine:
         run.source_dbsize = run.total
         run.target_dbsize = await target.dbsize()
         for db in databases:
-            cursor = 0
+            # No PTTL per key in a database that has no key with a TTL (INFO keyspace "expires").
+            with_ttl = int(info[f"db{db}"].get("expires", 1)) > 0
+            await self._sync_database(run, db, with_ttl)
+
+    async def _sync_database(self, run: _Run, db: int, with_ttl: bool) -> None:
+        """Copy every key of database ``db``: one :data:`SCAN_DUMP_SCRIPT` page after another, its
+        ``RESTORE`` commands sent to the target while the source dumps the next page."""
+        source = run.source
+        assert source is not None
+        writing: asyncio.Task[None] | None = None
+        cursor: bytes = b"0"
+        try:
             while True:
                 if run.notifications is not None:
                     run.notifications.check()
-                cursor, keys = await source.call(
-                    source.client(db).scan(cursor=cursor, count=BATCH), "scanning keys"
+                reply = await source.call(
+                    source.script(SCAN_DUMP_SCRIPT)(
+                        keys=[],
+                        args=[cursor, SCAN_COUNT, BATCH_BYTES, int(with_ttl)],
+                        client=source.client(db),
+                    ),
+                    "reading keys",
                 )
-                if keys:
-                    # decode_responses=False: SCAN answers bytes
-                    await self._copy(run, db, cast(list[bytes], keys), delete_missing=False)
-                    run.copied += len(keys)
-                if cursor == 0:
+                cursor, scanned, commands, count, size, leftover = reply
+                done = int(scanned) - len(leftover)
+                if writing is not None:  # one batch in flight: the previous one is written first
+                    await writing
+                    writing = None
+                if count:
+                    page = _Page(db, commands, int(count), int(size), done)
+                    writing = asyncio.ensure_future(self._write_page(run, page))
+                else:
+                    run.copied += done
+                if leftover:  # big values: the page was cut at BATCH_BYTES
+                    await self._copy(run, db, cast(list[bytes], list(leftover)), delete_missing=False)
+                    run.copied += len(leftover)
+                if int(cursor) == 0:
                     break
+            if writing is not None:
+                await writing
+                writing = None
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                with contextlib.suppress(BaseException):
+                    await writing
+
+    async def _write_page(self, run: _Run, page: _Page) -> None:
+        """Send one page's ``RESTORE`` commands to the target (pipelined, as they are)."""
+        target = run.target
+        assert target is not None
+        await target.call(target.pipeline(page.db, page.commands, page.count), "writing keys")
+        run.copied += page.scanned
+        run.meter.add(page.size, page.count)
+        await run.throttle.pace(page.size)
 
     async def _incremental(self, run: _Run) -> None:
         notifications = run.notifications

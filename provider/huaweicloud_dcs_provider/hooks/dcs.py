@@ -15,7 +15,10 @@ redacted and every secret sent is registered with Airflow's secrets masker.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 import time
+import weakref
 from collections.abc import Callable, Collection, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
@@ -139,6 +142,98 @@ def _learn_secrets(call: Call[Any], sent: set[str]) -> None:
     sent.update(found)
 
 
+def _may_echo(secrets: Iterable[str], body: bytes, headers: Mapping[str, str]) -> bool:
+    """Whether an answer can hold one of ``secrets`` (else scrubbing it changes nothing).
+
+    Without a backslash, every string of a JSON document is a verbatim (UTF-8) slice of the body:
+    a secret absent from the bytes is absent from the parsed document, keys included.
+    """
+    if not secrets:
+        return False
+    if b"\\" in body:
+        return True
+    return any(secret.encode("utf-8") in body for secret in secrets) or any(
+        secret in value for value in headers.values() for secret in secrets
+    )
+
+
+#: SSL contexts of the async hook, one per CA bundle (path and version) for the whole process.
+_SSL_CONTEXTS: dict[tuple[str, int, int], Any] = {}
+_SSL_CONTEXTS_LOCK = threading.Lock()
+
+
+def _shared_ssl_context(settings: DcsConnectionSettings) -> Any:
+    """What ``aiohttp`` takes as ``ssl=``, shared by every async hook trusting the same CA bundle.
+
+    A context that loaded a CA bundle holds the parsed certificates (a few hundred KB with a
+    full bundle): a triggerer running a thousand triggers must not hold a thousand of them. The
+    key has the file's modification time and size, so a replaced bundle is read again. Blocking
+    (reads the bundle): call it off the event loop.
+    """
+    verify = settings.verify
+    if isinstance(verify, bool):
+        return verify  # aiohttp's own shared default context, or no verification
+    try:
+        info = os.stat(verify)
+    except OSError:
+        return settings.ssl_context  # fails with the usual error
+    key = (verify, info.st_mtime_ns, info.st_size)
+    with _SSL_CONTEXTS_LOCK:
+        context = _SSL_CONTEXTS.get(key)
+        if context is None:
+            if len(_SSL_CONTEXTS) >= 64:  # bundles rotated many times: forget the old ones
+                _SSL_CONTEXTS.clear()
+            context = _SSL_CONTEXTS[key] = settings.ssl_context
+    return context
+
+
+class _SharedSession:
+    """The ``aiohttp`` session every :class:`DcsAsyncHook` of one event loop uses inside ``async with``."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.users = 0
+
+
+#: One shared session (one connection pool) per event loop: the triggerer runs all its triggers
+#: in one loop, and a session (a connection, with TLS a 256 KB buffer) per trigger costs a
+#: thousand triggers hundreds of MB and a thousand idle connections to the API gateway.
+_SESSIONS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SharedSession] = weakref.WeakKeyDictionary()
+
+
+def _acquire_session() -> Any:
+    """The loop's shared session (made on first use); pair with :func:`_release_session`.
+
+    Safe to share: every request carries its own signature, timeout and TLS settings; the pool
+    keys connections by host, port, TLS context and proxy; and cookies are not kept, so nothing
+    one connection (or credential) receives is sent on behalf of another.
+    """
+    import aiohttp
+
+    loop = asyncio.get_running_loop()
+    shared = _SESSIONS.get(loop)
+    if shared is None or shared.session.closed:
+        shared = _SESSIONS[loop] = _SharedSession(
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0),  # as many connections as calls at once
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        )
+    shared.users += 1
+    return shared.session
+
+
+async def _release_session(session: Any) -> None:
+    """One user less; the last one closes the session (and its connections)."""
+    shared = _SESSIONS.get(asyncio.get_running_loop())
+    if shared is None or shared.session is not session:
+        return  # already replaced after being closed elsewhere
+    shared.users -= 1
+    if shared.users <= 0:
+        del _SESSIONS[asyncio.get_running_loop()]
+        await session.close()
+
+
 def _describe_failure(exc: BaseException, settings_endpoint: str | None) -> str:
     """Words for ``test_connection``: what is wrong and what to check."""
     if isinstance(exc, DcsClockSkewError):
@@ -208,6 +303,8 @@ class DcsHook(_DcsHookMixin, HttpHook):
         self.retry_policy = retry_policy or DEFAULT_RETRY_POLICY
         self._settings: DcsConnectionSettings | None = None
         self._sent_secrets: set[str] = set()
+        self._session: requests.Session | None = None
+        self._send_options: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"DcsHook(dcs_conn_id={self.dcs_conn_id!r})"
@@ -245,36 +342,62 @@ class DcsHook(_DcsHookMixin, HttpHook):
             session.headers.update(headers)
         return session
 
+    def session(self) -> requests.Session:
+        """The hook's session, made on first use and kept: every call reuses its pooled connections.
+
+        (A new session per call would open a new TCP/TLS connection per call.)
+        """
+        if self._session is None:
+            session = self.get_conn()
+            # What ``requests`` would merge in from the environment (proxy variables, CA bundle)
+            # before every send; the same for every call (one endpoint), so worked out once.
+            self._send_options = dict(
+                session.merge_environment_settings(
+                    self.settings.endpoint, session.proxies, session.stream, session.verify, session.cert
+                )
+            )
+            self._session = session
+        return self._session
+
+    def close(self) -> None:
+        """Close the kept session and its connections (a later call opens a new one)."""
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
     def _send(self, call: Call[T]) -> T:
         """One signed attempt of a call (no retry)."""
         settings = self.settings
         _learn_secrets(call, self._sent_secrets)
-        session = self.get_conn()
-        request = requests.Request(
-            call.api.method,
-            settings.endpoint + call.path(settings.project_id),
-            params=call.query or None,
+        session = self.session()
+        # Prepared and sent without the session's cookie jar, hooks and redirect handling (the API
+        # uses none of them; redirects are never followed): the same request (the session's
+        # headers, then the call's; the session's signer, adapters, proxies and TLS settings) at a
+        # lower cost per call.
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=call.api.method,
+            url=settings.endpoint + call.path(settings.project_id),
+            headers={**session.headers, **call.headers(settings.project_id)},
             data=call.body_bytes(),
-            headers=call.headers(settings.project_id),
+            params=call.query or None,
+            auth=session.auth,
         )
-        prepared = session.prepare_request(request)
-        options = {
-            "timeout": (settings.connect_timeout, settings.read_timeout),
-            "allow_redirects": False,
-            "check_response": False,
-        }
         try:
-            response = self.run_and_check(session, prepared, options)
+            response = session.get_adapter(prepared.url or "").send(
+                prepared,
+                timeout=(settings.connect_timeout, settings.read_timeout),
+                **self._send_options,
+            )
+            body = response.content  # read here: a reply broken off midway is a connection error
         except requests.RequestException as exc:
             raise _requests_error(exc, call.operation, settings.endpoint) from None
-        self.log.debug("DCS %s %s -> HTTP %s", call.api.method, call.operation, response.status_code)
-        return read_response(
-            call,
-            response.status_code,
-            response.headers,
-            response.content,
-            secrets=_known_secrets(settings, self._sent_secrets),
-        )
+        status = response.status_code
+        self.log.debug("DCS %s %s -> HTTP %s", call.api.method, call.operation, status)
+        known = _known_secrets(settings, self._sent_secrets)
+        if 200 <= status < 300 and not _may_echo(known, body, response.headers):
+            known = []  # nothing to scrub: skip the deep copy of every answer
+        return read_response(call, status, response.headers, body, secrets=known)
 
     def _execute(
         self,
@@ -648,8 +771,11 @@ class DcsHook(_DcsHookMixin, HttpHook):
 class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
     """Async hook with the reads a trigger needs; use it as ``async with DcsAsyncHook(...) as hook``.
 
-    Inside ``async with`` every call shares one ``aiohttp`` session; outside, each call opens and
-    closes its own. The connection is fetched once, asynchronously (never the sync lookup).
+    Inside ``async with`` every call uses the ``aiohttp`` session that all the hooks of the event
+    loop share (one keep-alive connection pool, closed when the last hook leaves ``async with``):
+    a thousand triggers in a triggerer hold a handful of connections, not a thousand. Outside,
+    each call opens and closes its own session. The connection is fetched once, asynchronously
+    (never the sync lookup).
 
     :param dcs_conn_id: Airflow connection of type ``huaweicloud_dcs``.
     :param retry_policy: the same retry policy as the sync hook.
@@ -664,14 +790,14 @@ class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
         self._settings: DcsConnectionSettings | None = None
         self._sent_secrets: set[str] = set()
         self._client: Any = None
+        self._ssl: Any = None
 
     def __repr__(self) -> str:
         return f"DcsAsyncHook(dcs_conn_id={self.dcs_conn_id!r})"
 
     async def __aenter__(self) -> DcsAsyncHook:
-        import aiohttp
-
-        self._client = aiohttp.ClientSession()
+        if self._client is None:
+            self._client = _acquire_session()
         return self
 
     async def __aexit__(
@@ -679,7 +805,7 @@ class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
     ) -> None:
         client, self._client = self._client, None
         if client is not None:
-            await client.close()
+            await _release_session(client)
 
     async def asettings(self) -> DcsConnectionSettings:
         """The connection's settings, fetched once with Airflow's async connection helpers."""
@@ -692,7 +818,8 @@ class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
             conn = await get_async_connection(self.dcs_conn_id, hook=self)
             extra = await get_async_extra_dejson(conn)
             settings = _settings_from(self.dcs_conn_id, conn, extra)
-            await asyncio.to_thread(lambda: settings.ssl_context)  # reads a CA bundle once
+            # Reads a CA bundle once per process (not per hook), off the event loop.
+            self._ssl = await asyncio.to_thread(_shared_ssl_context, settings)
             self._settings = settings
         return self._settings
 
@@ -717,7 +844,8 @@ class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
         timeout = aiohttp.ClientTimeout(
             sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
         )
-        ssl: Any = settings.ssl_context  # built once per settings, in asettings (off the loop)
+        # Built (or found) in asettings, off the loop; one per CA bundle for the whole process.
+        ssl: Any = self._ssl if self._ssl is not None else settings.ssl_context
         try:
             async with client.request(
                 prepared.method,
@@ -761,14 +889,28 @@ class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
             if owned:
                 await client.close()
         known = _known_secrets(settings, self._sent_secrets)
+        if 200 <= status < 300 and not _may_echo(known, body, headers):
+            known = []  # nothing to scrub: skip the deep copy of every answer (each poll's cost)
         return read_response(call, status, headers, body, secrets=known)
 
     async def _aexecute(self, call: Call[T]) -> T:
+        # The first attempt is sent without tenacity: a tenacity controller leaves a few dozen
+        # objects in reference cycles per call (a lock, a condition, a future...), which only the
+        # garbage collector frees; a triggerer polling with a thousand triggers then runs full
+        # collections that stall its event loop. Only after a failure does tenacity take over,
+        # replaying that failure as its first attempt, so the policy applies unchanged.
+        try:
+            return await self._asend(call)
+        except Exception as exc:
+            first_failure: Exception | None = exc
         # No call of this hook can check an ambiguous failure: one that must not be repeated
         # blindly is then raised instead of retried.
         retrying = self.retry_policy.async_retrying(retry_ambiguous=not call.api.look_before_retry)
         async for attempt in retrying:
             with attempt:
+                if first_failure is not None:
+                    failure, first_failure = first_failure, None
+                    raise failure
                 return await self._asend(call)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 

@@ -4,6 +4,10 @@ Every operator is safe to retry: a retried create can reuse the task it made, a 
 attaches to the migration it started, stopping a stopped task and deleting a deleted one succeed.
 The task id and the console URL (the "DCS Migration Task" extra link) are pushed to XCom before
 any wait. No password reaches a log line, an XCom, a rendered template field or trigger kwargs.
+
+Importing this module (every DAG file using it does, at every parse) loads no HTTP client, retry
+library, hook or trigger: those are imported when a task runs (``hook``, ``execute``, the defer
+path). ``tests/test_import_cost.py`` keeps it so.
 """
 
 from __future__ import annotations
@@ -14,12 +18,11 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from huaweicloud_dcs_provider import DEFAULT_CONN_ID, calls, statuses, waiting
+from huaweicloud_dcs_provider import DEFAULT_CONN_ID, statuses, waiting
 from huaweicloud_dcs_provider import validation as v
 from huaweicloud_dcs_provider._compat import BaseHook, BaseOperator, Context, conf
 from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsError, DcsValidationError
 from huaweicloud_dcs_provider.links import TASK_ID_XCOM_KEY, DcsMigrationTaskLink, console_url
-from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger
 from huaweicloud_dcs_provider.validation import MigrationMethod, safe_id
 
 if TYPE_CHECKING:
@@ -443,6 +446,8 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
         target = self._resolve_instance(
             "target_instance", self.target_instance, self._target_password, context
         )
+        from huaweicloud_dcs_provider import calls
+
         # Every rendered value is checked before the first request (the task is read first).
         calls.configure_online_task(
             migration_task_id,
@@ -469,6 +474,8 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
         event = waiting.check_sync(self.hook, tracker)
         if event is not None:
             return self._complete(event, summary)
+        from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger
+
         self.defer(
             trigger=DcsMigrationTaskTrigger(
                 migration_task_id=migration_task_id,

@@ -1,4 +1,8 @@
-"""Sensors that wait for a DCS migration task: to reach a status, or to catch up (small, stable lag)."""
+"""Sensors that wait for a DCS migration task: to reach a status, or to catch up (small, stable lag).
+
+Importing this module (at every parse of a DAG file using it) loads no HTTP client, hook or
+trigger: they are imported when the sensor runs (``tests/test_import_cost.py``).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from huaweicloud_dcs_provider import DEFAULT_CONN_ID, statuses, validation, waiting
 from huaweicloud_dcs_provider._compat import BaseSensorOperator, Context
 from huaweicloud_dcs_provider.exceptions import DcsValidationError
-from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger
 from huaweicloud_dcs_provider.waiting import stop_quietly
 
 if TYPE_CHECKING:
     from huaweicloud_dcs_provider.hooks.dcs import DcsHook
+    from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger
 
 
 class DcsMigrationTaskSensor(BaseSensorOperator):
@@ -108,6 +112,9 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
         )
 
     def _trigger(self, deadline: float | None) -> DcsMigrationTaskTrigger:
+        # Imported when deferring: parsing a DAG does not load the trigger machinery.
+        from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger
+
         return DcsMigrationTaskTrigger(
             migration_task_id=self.migration_task_id,
             dcs_conn_id=self.dcs_conn_id,

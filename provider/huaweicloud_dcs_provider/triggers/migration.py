@@ -22,6 +22,10 @@ from huaweicloud_dcs_provider.validation import safe_id
 #: Retries of one status read inside the triggerer. Kept short: the poll loop itself rides out
 #: longer outages (``max_consecutive_errors`` failed reads in a row, ``poll_interval`` apart).
 POLL_RETRY_POLICY = RetryPolicy(max_attempts=3, initial_wait=1.0, max_wait=10.0, max_total_seconds=30.0)
+#: Seconds between two "still waiting" progress lines while the status does not change (a new
+#: status, a warning and the last read are always logged): a triggerer runs up to a thousand
+#: triggers, and one line per trigger every few seconds is mostly noise (and CPU).
+PROGRESS_LOG_INTERVAL = 60.0
 
 
 class DcsMigrationTaskTrigger(BaseTrigger):
@@ -31,7 +35,9 @@ class DcsMigrationTaskTrigger(BaseTrigger):
     asynchronously by the async hook. It sleeps ``poll_interval`` before its first read (the caller
     has just checked), rides out transient API errors (429, 5xx, network faults: up to
     ``max_consecutive_errors`` failed reads in a row), ends at once on fatal ones (401/403, bad
-    input) and reads the status one last time at the deadline before reporting a timeout. It never
+    input) and reads the status one last time at the deadline before reporting a timeout. It logs
+    every change of status, and a progress line at least every ``PROGRESS_LOG_INTERVAL`` seconds
+    (every read, when polls are further apart) while the status stays the same. It never
     stops the migration while watching it, whatever goes wrong, and never when it is cancelled or
     cleaned up (a triggerer restart or redistribution must not stop a migration). Only when it was
     created with ``stop_on_kill=True`` does it stop the migration, in :meth:`on_kill`, which Airflow
@@ -145,6 +151,7 @@ class DcsMigrationTaskTrigger(BaseTrigger):
             consecutive_samples=self.consecutive_samples,
             key_count_tolerance=self.key_count_tolerance,
             max_key_drift=self.max_key_drift,
+            progress_log_interval=PROGRESS_LOG_INTERVAL,
         )
 
     async def on_kill(self) -> None:

@@ -1,0 +1,222 @@
+"""Emulator data path: keys per second of a full migration between two local Redis servers.
+
+Goal (issue 7): a full migration of 1,000,000 small keys through the emulator's real engine, in
+keys per second, against ``redis-cli --pipe`` bulk loading of the same data as the floor.
+
+* **Floor** (baseline): the data set is written as RESP ``SET`` commands to a file (untimed), then
+  loaded into an empty ``redis-server`` with ``redis-cli --pipe`` (timed: start to exit). That is
+  the fastest way to put those keys into a Redis server: no round trip per key, no client logic.
+* **Ours**: the same file is loaded into a source server (untimed); the emulator
+  (``EmulatorProcess(real_migration=True)``, its own process) migrates it to an empty target
+  through the signed API: create a task, wait until ``RUNNING`` (untimed), then time from the
+  configure call (``full_amount_migration``) until the detail reports ``SUCCESS`` (read every
+  50 ms). The key counts of the target and the source must be equal, and a sample of keys is
+  compared value by value.
+
+The ratio is ``floor keys/s / ours keys/s`` (how many times slower the migration is than bulk
+loading). Goal verdict: the migration within 5x of the floor.
+
+    .venv/bin/python bench/bench_emulator_datapath.py            # 1,000,000 keys
+    .venv/bin/python bench/bench_emulator_datapath.py --quick    # 100,000 keys
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench import results  # noqa: E402
+from huaweicloud_dcs_provider.emulator.local_redis import RedisServer, key_counts  # noqa: E402
+from huaweicloud_dcs_provider.emulator.testing import EmulatorProcess  # noqa: E402
+from huaweicloud_dcs_provider.endpoints import Api  # noqa: E402
+
+#: The goal: the migration at most this many times slower than ``redis-cli --pipe``.
+GOAL_RATIO = 5.0
+CREATE_BODY = {
+    "name": "bench-datapath",
+    "vpc_id": "vpc-1",
+    "subnet_id": "subnet-1",
+    "security_group_id": "sg-1",
+}
+TIMINGS = {"create_seconds": 0.2, "stop_seconds": 0.3, "fail_seconds": 0.3}
+#: Keys compared value by value after the migration.
+SAMPLE = 2000
+
+
+def key(i: int) -> bytes:
+    """Name of key ``i``."""
+    return b"bench:key:%07d" % i
+
+
+def value(i: int) -> bytes:
+    """Value of key ``i``: 20-30 bytes."""
+    return b"value-%d-%s" % (i, b"x" * (10 + i % 11))
+
+
+def resp(*args: bytes) -> bytes:
+    """One command in the RESP protocol."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(parts)
+
+
+def write_dataset(path: Path, keys: int) -> int:
+    """The data set as RESP ``SET`` commands; returns the file size."""
+    with path.open("wb") as out:
+        chunk: list[bytes] = []
+        for i in range(keys):
+            chunk.append(resp(b"SET", key(i), value(i)))
+            if len(chunk) == 10_000:
+                out.write(b"".join(chunk))
+                chunk = []
+        out.write(b"".join(chunk))
+    return path.stat().st_size
+
+
+def pipe_load(server: RedisServer, dataset: Path) -> float:
+    """``redis-cli --pipe < dataset`` into ``server``; seconds from start to exit."""
+    env = dict(os.environ)
+    if server.password:
+        env["REDISCLI_AUTH"] = server.password
+    with dataset.open("rb") as data:
+        began = time.perf_counter()
+        result = subprocess.run(  # noqa: S603 - fixed argv
+            [
+                shutil.which("redis-cli") or "/usr/bin/redis-cli",
+                "-h",
+                server.host,
+                "-p",
+                str(server.port),
+                "--pipe",
+            ],
+            stdin=data,
+            capture_output=True,
+            env=env,
+            check=False,
+        )
+        seconds = time.perf_counter() - began
+    output = result.stdout.decode(errors="replace")
+    if result.returncode != 0 or not re.search(r"errors: 0, replies: \d+", output):
+        raise RuntimeError(f"redis-cli --pipe failed ({result.returncode}): {output} {result.stderr!r}")
+    return seconds
+
+
+def migrate(emulator: EmulatorProcess, source: RedisServer, target: RedisServer) -> dict[str, Any]:
+    """Create a task (untimed), configure a full migration and wait for SUCCESS (timed)."""
+    api = emulator.api(timeout=30)
+    response = api.call(Api.CREATE_ONLINE_TASK, body=CREATE_BODY)
+    if response.status_code != 200:
+        raise RuntimeError(f"create: HTTP {response.status_code} {response.text}")
+    task_id = str(response.json()["instance_id"])
+    api.wait_for_status(task_id, "RUNNING", timeout=30)
+    body = {
+        "migration_method": "full_amount_migration",
+        "resume_mode": "manual",
+        "source_instance": source.endpoint(),
+        "target_instance": target.endpoint(),
+    }
+    began = time.perf_counter()
+    response = api.call(Api.CONFIGURE_ONLINE_TASK, path_params={"task_id": task_id}, body=body)
+    if response.status_code != 200:
+        raise RuntimeError(f"configure: HTTP {response.status_code} {response.text}")
+    detail = api.wait_for_status(task_id, "SUCCESS", "MIGRATION_FAILED", timeout=900)
+    seconds = time.perf_counter() - began
+    if detail["status"] != "SUCCESS":
+        raise RuntimeError(f"migration failed: {detail.get('error')}")
+    engine_seconds = None
+    found = re.findall(rf"task {task_id}: full sync copied (\d+) keys in ([\d.]+) s", emulator.log_text())
+    if found:
+        engine_seconds = float(found[-1][1])
+    return {"task_id": task_id, "seconds": seconds, "engine_seconds": engine_seconds}
+
+
+def compare_sample(source: RedisServer, target: RedisServer, keys: int) -> int:
+    """Compare :data:`SAMPLE` random keys' values; returns how many were compared."""
+    names = [key(i) for i in random.Random(7).sample(range(keys), min(SAMPLE, keys))]
+    with source.client() as src, target.client() as tgt:
+        want, got = src.mget(names), tgt.mget(names)
+    mismatched = [name for name, a, b in zip(names, want, got, strict=True) if a != b or a is None]
+    if mismatched:
+        raise AssertionError(f"{len(mismatched)} sampled keys differ, e.g. {mismatched[:3]}")
+    return len(names)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="100,000 keys instead of 1,000,000")
+    parser.add_argument("--keys", type=int, default=None, help="number of keys (overrides --quick)")
+    args = parser.parse_args()
+    keys = args.keys or (100_000 if args.quick else 1_000_000)
+
+    with tempfile.TemporaryDirectory(prefix="dcs-bench-datapath-") as tmp:
+        dataset = Path(tmp) / "dataset.resp"
+        size = write_dataset(dataset, keys)
+        print(f"data set: {keys:,} keys, {size / 1e6:.1f} MB of RESP")
+        with RedisServer() as floor_server:
+            floor_seconds = pipe_load(floor_server, dataset)
+            floor_count = sum(key_counts(floor_server).values())
+        if floor_count != keys:
+            raise AssertionError(f"redis-cli --pipe loaded {floor_count} keys, not {keys}")
+        with RedisServer() as source, RedisServer() as target:
+            pipe_load(source, dataset)
+            with EmulatorProcess(config=TIMINGS, real_migration=True) as emulator:
+                run = migrate(emulator, source, target)
+            source_count = sum(key_counts(source).values())
+            target_count = sum(key_counts(target).values())
+            if not source_count == target_count == keys:
+                raise AssertionError(f"keys: source {source_count}, target {target_count}, expected {keys}")
+            sampled = compare_sample(source, target, keys)
+
+    floor_rate = keys / floor_seconds
+    ours_rate = keys / run["seconds"]
+    ratio = floor_rate / ours_rate
+    verdict = "met" if ratio <= GOAL_RATIO else "NOT met"
+    engine = f" (engine's own full-sync time {run['engine_seconds']:.2f} s)" if run["engine_seconds"] else ""
+    print()
+    print(f"{'':34} {'seconds':>9} {'keys/s':>12}")
+    print(f"{'floor: redis-cli --pipe (SET)':34} {floor_seconds:9.2f} {floor_rate:12,.0f}")
+    print(f"{'ours: emulator full migration':34} {run['seconds']:9.2f} {ours_rate:12,.0f}")
+    print(f"ratio (floor keys/s / ours keys/s): {ratio:.2f}x{engine}")
+    print(f"keys: source {source_count:,} = target {target_count:,}; {sampled:,} sampled values equal")
+    print(f"goal: migration within {GOAL_RATIO:g}x of the floor -> {verdict}")
+    path = results.save(
+        "emulator_datapath",
+        {
+            "keys": keys,
+            "quick": keys != 1_000_000,
+            "dataset_bytes": size,
+            "floor": {"method": "redis-cli --pipe", "seconds": floor_seconds, "keys_per_second": floor_rate},
+            "ours": {
+                "method": "EmulatorProcess(real_migration=True), configure -> SUCCESS through the API",
+                "seconds": run["seconds"],
+                "engine_seconds": run["engine_seconds"],
+                "keys_per_second": ours_rate,
+            },
+            "ratio": ratio,
+            "goal": {"max_ratio": GOAL_RATIO, "met": ratio <= GOAL_RATIO},
+            "source_keys": source_count,
+            "target_keys": target_count,
+            "sampled_values_equal": sampled,
+        },
+    )
+    print(f"saved {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
