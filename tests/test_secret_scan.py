@@ -17,15 +17,13 @@ table would be a finding too. Each scan first proves that it reads what it claim
 
 from __future__ import annotations
 
-import contextlib
 import secrets
-import sqlite3
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
+from secret_hygiene import sqlite_cells
 from test_example_dags import ExampleRuns, example_runs
 
 pytestmark = pytest.mark.integration
@@ -60,30 +58,6 @@ def _log_files(log_dir: Path) -> Iterator[tuple[str, str]]:
     for path in sorted(log_dir.rglob("*")):
         if path.is_file():
             yield str(path.relative_to(log_dir)), path.read_text(errors="replace")
-
-
-def _cell_texts(value: object) -> Iterator[str]:
-    if value is None:
-        return
-    if isinstance(value, bytes | bytearray | memoryview):
-        raw = bytes(value)
-        yield raw.decode("utf-8", errors="replace")
-        with contextlib.suppress(zlib.error):
-            yield zlib.decompress(raw).decode("utf-8", errors="replace")
-    else:
-        yield str(value)
-
-
-def _db_dump(db_path: Path) -> Iterator[tuple[str, str]]:
-    """``(table, text of every cell of every row)`` for every table."""
-    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in tables:
-            rows = connection.execute(f'SELECT * FROM "{table}"').fetchall()  # noqa: S608 - table names from the DB
-            yield table, "\n".join(text for row in rows for cell in row for text in _cell_texts(cell))
-    finally:
-        connection.close()
 
 
 def test_secrets_used_are_known(runs: ExampleRuns) -> None:
@@ -137,7 +111,7 @@ def test_no_secret_in_xcom(runs: ExampleRuns) -> None:
 
 
 def test_no_secret_anywhere_in_the_metadata_db(runs: ExampleRuns) -> None:
-    dump = dict(_db_dump(runs.db_path))
+    dump = {table: "\n".join(texts) for table, texts in sqlite_cells(runs.db_path)}
     # The scan works: the tables that would hold a leak were read and are not empty.
     for table in ("xcom", "rendered_task_instance_fields", "task_instance", "dag_run", "connection"):
         assert dump.get(table), f"table {table} is empty or was not read"
