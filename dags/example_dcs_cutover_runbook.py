@@ -49,7 +49,7 @@ from huaweicloud_dcs_provider.sensors.migration import DcsMigrationLagSensor, Dc
 #: Seconds between two status reads (the emulator's tests use 1).
 POLL_SECONDS = float(os.environ.get("DCS_EXAMPLE_POLL_SECONDS", "60"))
 
-# [START howto_dcs_runbook_params]
+# --8<-- [start:howto_dcs_runbook_params]
 PARAMS = {
     "migration_task_name": Param("orders-cache-runbook", type="string", minLength=1),
     "vpc_id": Param("vpc-demo", type="string", description="VPC of the migration VM."),
@@ -70,7 +70,7 @@ PARAMS = {
     ),
     "delete_task": Param(True, type="boolean", description="Delete the task (and its VM) at the end."),
 }
-# [END howto_dcs_runbook_params]
+# --8<-- [end:howto_dcs_runbook_params]
 
 TASK_ID = "{{ ti.xcom_pull(task_ids='create_migration_task') }}"
 
@@ -86,7 +86,7 @@ with DAG(
     tags=["example", "huaweicloud", "dcs", "runbook"],
     doc_md=__doc__,
 ) as dag:
-    # [START howto_dcs_runbook_endpoints]
+    # --8<-- [start:howto_dcs_runbook_endpoints]
     @task(multiple_outputs=True)
     def endpoints(params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Source and target as the operators take them: ``{"id"}`` or ``{"addrs", "password_conn_id"}``."""
@@ -106,15 +106,15 @@ with DAG(
         }
 
     ends = endpoints()
-    # [END howto_dcs_runbook_endpoints]
+    # --8<-- [end:howto_dcs_runbook_endpoints]
 
-    # [START howto_operator_dcs_preflight]
+    # --8<-- [start:howto_operator_dcs_preflight]
     preflight = DcsMigrationPreflightOperator(
         task_id="preflight_checks",
         source_instance=ends["source"],
         target_instance=ends["target"],
     )
-    # [END howto_operator_dcs_preflight]
+    # --8<-- [end:howto_operator_dcs_preflight]
 
     create = DcsCreateOnlineMigrationTaskOperator(
         task_id="create_migration_task",
@@ -128,7 +128,7 @@ with DAG(
         ready_timeout=timedelta(minutes=30),
     )
 
-    # [START howto_operator_dcs_admit_whitelist]
+    # --8<-- [start:howto_operator_dcs_admit_whitelist]
     admit = DcsAdmitMigrationEcsToWhitelistOperator(
         task_id="admit_migration_vm",
         migration_task_id=TASK_ID,
@@ -136,7 +136,7 @@ with DAG(
         instance_ids=ends["dcs_instance_ids"],
         group_name="dcs-migration",
     )
-    # [END howto_operator_dcs_admit_whitelist]
+    # --8<-- [end:howto_operator_dcs_admit_whitelist]
 
     configure = DcsConfigureOnlineMigrationOperator(
         task_id="configure_incremental_migration",
@@ -149,7 +149,7 @@ with DAG(
         wait_for_completion=False,
     )
 
-    # [START howto_dcs_runbook_wait_live]
+    # --8<-- [start:howto_dcs_runbook_wait_live]
     wait_live = DcsMigrationTaskSensor(
         task_id="wait_for_live_sync",
         migration_task_id=TASK_ID,
@@ -169,9 +169,9 @@ with DAG(
         timeout=timedelta(hours=4),
         retries=2,
     )
-    # [END howto_dcs_runbook_wait_live]
+    # --8<-- [end:howto_dcs_runbook_wait_live]
 
-    # [START howto_dcs_runbook_gate]
+    # --8<-- [start:howto_dcs_runbook_gate]
     @task.branch
     def cutover_gate(params: dict[str, Any] | None = None) -> str:
         """Ask a person (the normal case), or go straight on when the run says so (tests)."""
@@ -189,9 +189,9 @@ with DAG(
         response_timeout=timedelta(hours=8),
     )
     no_approval = EmptyOperator(task_id="approval_not_required")
-    # [END howto_dcs_runbook_gate]
+    # --8<-- [end:howto_dcs_runbook_gate]
 
-    # [START howto_dcs_runbook_freeze]
+    # --8<-- [start:howto_dcs_runbook_freeze]
     @task(trigger_rule="none_failed_min_one_success")
     def freeze_writes(migration_task_id: str) -> None:
         """YOUR STEP: stop every writer of the source. Downtime starts here.
@@ -206,9 +206,9 @@ with DAG(
         )
 
     frozen = freeze_writes(TASK_ID)
-    # [END howto_dcs_runbook_freeze]
+    # --8<-- [end:howto_dcs_runbook_freeze]
 
-    # [START howto_dcs_runbook_drain_verify]
+    # --8<-- [start:howto_dcs_runbook_drain_verify]
     drain = DcsMigrationLagSensor(
         task_id="drain_to_zero",
         migration_task_id=TASK_ID,
@@ -268,9 +268,9 @@ with DAG(
         return counts
 
     verified = verify_key_counts(TASK_ID, ends["source"], ends["target"])
-    # [END howto_dcs_runbook_drain_verify]
+    # --8<-- [end:howto_dcs_runbook_drain_verify]
 
-    # [START howto_dcs_runbook_switch]
+    # --8<-- [start:howto_dcs_runbook_switch]
     @task.branch
     def choose_switch(dcs_to_dcs: bool) -> str:
         """DCS → DCS: switch the IPs; otherwise the clients are switched by you."""
@@ -305,9 +305,9 @@ with DAG(
         )
 
     unfrozen = unfreeze_source(TASK_ID)
-    # [END howto_dcs_runbook_switch]
+    # --8<-- [end:howto_dcs_runbook_switch]
 
-    # [START howto_dcs_runbook_cleanup]
+    # --8<-- [start:howto_dcs_runbook_cleanup]
     stop = DcsStopMigrationTaskOperator(
         task_id="stop_migration_task",
         migration_task_id=TASK_ID,
@@ -336,7 +336,7 @@ with DAG(
     delete = DcsDeleteMigrationTaskOperator(
         task_id="delete_migration_task", migration_task_id=TASK_ID, poll_interval=POLL_SECONDS
     )
-    # [END howto_dcs_runbook_cleanup]
+    # --8<-- [end:howto_dcs_runbook_cleanup]
 
     gate = cutover_gate()
     switch_choice = choose_switch(ends["dcs_to_dcs"])

@@ -27,7 +27,10 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Param, chain, task
+
+# The Task SDK's authoring names (airflow.sdk) on Airflow 3; common-compat maps them to their
+# Airflow 2 homes, so this DAG also runs on 2.11.
+from airflow.providers.common.compat.sdk import DAG, Param, chain, task
 
 from huaweicloud_dcs_provider.operators.migration import DcsConfigureOnlineMigrationOperator
 from huaweicloud_dcs_provider.sensors.migration import DcsMigrationTaskSensor
@@ -35,7 +38,7 @@ from huaweicloud_dcs_provider.sensors.migration import DcsMigrationTaskSensor
 #: Seconds between two status reads of the sensor (the emulator's demo uses 1).
 POLL_SECONDS = float(os.environ.get("DCS_EXAMPLE_POLL_SECONDS", "60"))
 
-# [START howto_dcs_full_migration_params]
+# --8<-- [start:howto_dcs_full_migration_params]
 PARAMS = {
     "migration_task_id": Param(
         None,
@@ -63,7 +66,7 @@ PARAMS = {
         200, type="integer", minimum=1, maximum=10240, description="Bandwidth cap of the copy, MB/s."
     ),
 }
-# [END howto_dcs_full_migration_params]
+# --8<-- [end:howto_dcs_full_migration_params]
 
 with DAG(
     dag_id="example_dcs_full_migration",
@@ -77,7 +80,7 @@ with DAG(
     tags=["example", "huaweicloud", "dcs"],
     doc_md=__doc__,
 ) as dag:
-    # [START howto_operator_dcs_configure_full_migration]
+    # --8<-- [start:howto_operator_dcs_configure_full_migration]
     configure = DcsConfigureOnlineMigrationOperator(
         task_id="configure_full_migration",
         migration_task_id=(
@@ -96,9 +99,9 @@ with DAG(
         bandwidth_limit_mb="{{ params.bandwidth_limit_mb }}",
         wait_for_completion=False,  # the sensor below waits, deferred
     )
-    # [END howto_operator_dcs_configure_full_migration]
+    # --8<-- [end:howto_operator_dcs_configure_full_migration]
 
-    # [START howto_sensor_dcs_migration_task]
+    # --8<-- [start:howto_sensor_dcs_migration_task]
     wait = DcsMigrationTaskSensor(
         task_id="wait_for_full_migration",
         # The id the configure task pushed (XCom key "migration_task_id") before it returned.
@@ -109,9 +112,9 @@ with DAG(
         timeout=timedelta(hours=12),
         retries=2,  # see docs/operators.md, "Deferral on Airflow 3.3.2"
     )
-    # [END howto_sensor_dcs_migration_task]
+    # --8<-- [end:howto_sensor_dcs_migration_task]
 
-    # [START howto_dcs_report_stats]
+    # --8<-- [start:howto_dcs_report_stats]
     @task
     def report(migration_task_id: str) -> dict[str, Any]:
         """Log and return the key counts of the finished migration (no passwords: counts only)."""
@@ -132,7 +135,7 @@ with DAG(
         return result
 
     report_stats = report(configure.output["migration_task_id"])
-    # [END howto_dcs_report_stats]
+    # --8<-- [end:howto_dcs_report_stats]
 
     chain(configure, wait, report_stats)
 

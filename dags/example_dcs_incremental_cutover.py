@@ -43,7 +43,7 @@ from huaweicloud_dcs_provider.sensors.migration import DcsMigrationTaskSensor
 #: Seconds between two status reads (the emulator's tests use 1).
 POLL_SECONDS = float(os.environ.get("DCS_EXAMPLE_POLL_SECONDS", "60"))
 
-# [START howto_dcs_incremental_cutover_params]
+# --8<-- [start:howto_dcs_incremental_cutover_params]
 PARAMS = {
     "migration_task_name": Param("orders-cache-cutover", type="string", minLength=1),
     "vpc_id": Param("vpc-demo", type="string", description="VPC of the migration VM."),
@@ -61,7 +61,7 @@ PARAMS = {
         True, type="boolean", description="Wait for a person to approve the stop (false: tests only)."
     ),
 }
-# [END howto_dcs_incremental_cutover_params]
+# --8<-- [end:howto_dcs_incremental_cutover_params]
 
 with DAG(
     dag_id="example_dcs_incremental_cutover",
@@ -75,7 +75,7 @@ with DAG(
     tags=["example", "huaweicloud", "dcs"],
     doc_md=__doc__,
 ) as dag:
-    # [START howto_operator_dcs_create_migration_task]
+    # --8<-- [start:howto_operator_dcs_create_migration_task]
     create = DcsCreateOnlineMigrationTaskOperator(
         task_id="create_migration_task",
         migration_task_name="{{ params.migration_task_name }}",
@@ -87,9 +87,9 @@ with DAG(
         poll_interval=POLL_SECONDS,
         ready_timeout=timedelta(minutes=30),
     )
-    # [END howto_operator_dcs_create_migration_task]
+    # --8<-- [end:howto_operator_dcs_create_migration_task]
 
-    # [START howto_operator_dcs_configure_incremental_migration]
+    # --8<-- [start:howto_operator_dcs_configure_incremental_migration]
     configure = DcsConfigureOnlineMigrationOperator(
         task_id="configure_incremental_migration",
         migration_task_id=create.output,  # the id the create task returned
@@ -106,9 +106,9 @@ with DAG(
         bandwidth_limit_mb="{{ params.bandwidth_limit_mb }}",
         wait_for_completion=False,
     )
-    # [END howto_operator_dcs_configure_incremental_migration]
+    # --8<-- [end:howto_operator_dcs_configure_incremental_migration]
 
-    # [START howto_sensor_dcs_wait_incremental]
+    # --8<-- [start:howto_sensor_dcs_wait_incremental]
     wait_incremental = DcsMigrationTaskSensor(
         task_id="wait_for_incremental_sync",
         migration_task_id=create.output,
@@ -118,9 +118,9 @@ with DAG(
         timeout=timedelta(hours=24),
         retries=2,  # see docs/operators.md, "Deferral on Airflow 3.3.2"
     )
-    # [END howto_sensor_dcs_wait_incremental]
+    # --8<-- [end:howto_sensor_dcs_wait_incremental]
 
-    # [START howto_dcs_check_lag]
+    # --8<-- [start:howto_dcs_check_lag]
     @task.sensor(poke_interval=POLL_SECONDS, timeout=timedelta(hours=2).total_seconds(), mode="poke")
     def check_lag(migration_task_id: str, max_offset: int) -> PokeReturnValue:
         """Done when the replication offset is at most ``max_offset``; returns the figures."""
@@ -138,9 +138,9 @@ with DAG(
         return PokeReturnValue(is_done=drained, xcom_value=figures)
 
     lag = check_lag(create.output, "{{ params.max_offset }}")
-    # [END howto_dcs_check_lag]
+    # --8<-- [end:howto_dcs_check_lag]
 
-    # [START howto_dcs_cutover_gate]
+    # --8<-- [start:howto_dcs_cutover_gate]
     @task.branch
     def cutover_gate(params: dict[str, Any] | None = None) -> str:
         """Ask a person (the normal case), or go straight on when the run says so (tests)."""
@@ -159,9 +159,9 @@ with DAG(
         response_timeout=timedelta(hours=8),
     )
     no_approval = EmptyOperator(task_id="approval_not_required")
-    # [END howto_dcs_cutover_gate]
+    # --8<-- [end:howto_dcs_cutover_gate]
 
-    # [START howto_operator_dcs_stop_migration_task]
+    # --8<-- [start:howto_operator_dcs_stop_migration_task]
     stop = DcsStopMigrationTaskOperator(
         task_id="stop_migration_task",
         migration_task_id=create.output,
@@ -169,7 +169,7 @@ with DAG(
         timeout=timedelta(minutes=30),
         trigger_rule="none_failed_min_one_success",  # after either branch of the gate
     )
-    # [END howto_operator_dcs_stop_migration_task]
+    # --8<-- [end:howto_operator_dcs_stop_migration_task]
 
     gate = cutover_gate()
     chain(create, configure, wait_incremental, lag, gate, [approve, no_approval], stop)

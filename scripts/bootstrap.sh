@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Create (or refresh) the virtual environment at .venv/ with the provider and its test tools.
-# Idempotent: does nothing when .venv already matches pyproject.toml and this script.
+# Create (or refresh) a virtual environment with the provider and its test tools.
+#   VENV             where (default .venv)
+#   AIRFLOW_VERSION  which apache-airflow (default 3.3.2); e.g.
+#                    VENV=.venv-airflow-2.11 AIRFLOW_VERSION=2.11.2 scripts/bootstrap.sh
+#   PYTHON           the interpreter that creates the venv (default python3, needs >= 3.11)
+# Idempotent: does nothing when the venv already matches pyproject.toml, this script and the
+# requested Airflow version (a stamp file per venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 AIRFLOW_VERSION="${AIRFLOW_VERSION:-3.3.2}"
+VENV="${VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
 
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || {
@@ -14,12 +20,12 @@ PYTHON="${PYTHON:-python3}"
 
 stamp_input="$(cat pyproject.toml scripts/bootstrap.sh; echo "$AIRFLOW_VERSION")"
 stamp="$(printf '%s' "$stamp_input" | sha256sum | cut -d' ' -f1)"
-if [ -x .venv/bin/python ] && [ "$(cat .venv/.bootstrap-stamp 2>/dev/null)" = "$stamp" ]; then
+if [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.bootstrap-stamp" 2>/dev/null)" = "$stamp" ]; then
   exit 0
 fi
 
-echo "==> creating .venv (apache-airflow==${AIRFLOW_VERSION}); this takes about a minute the first time"
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q "apache-airflow==${AIRFLOW_VERSION}" -e '.[test]'
-echo "$stamp" > .venv/.bootstrap-stamp
+echo "==> creating $VENV (apache-airflow==${AIRFLOW_VERSION}); this takes about a minute the first time"
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q "apache-airflow==${AIRFLOW_VERSION}" -e '.[test]'
+echo "$stamp" > "$VENV/.bootstrap-stamp"

@@ -152,14 +152,23 @@ def run_jobs_here(jobs: Sequence[DagTestJob]) -> None:
 
 def _xcoms(dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
     """Every XCom of the run: ``task_id -> {key: value}``."""
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+
+    try:
+        from airflow.models.xcom import XComModel  # Airflow 3: the xcom table's model
+
+        loaded_rows_hold_values = False
+    except ImportError:  # Airflow 2: XCom is the table's model, and a loaded row holds the value
+        from airflow.models.xcom import XCom as XComModel
+
+        loaded_rows_hold_values = True
 
     result: dict[str, dict[str, Any]] = {}
     with create_session() as session:
         rows = session.query(XComModel).filter(XComModel.dag_id == dag_id, XComModel.run_id == run_id)
         for row in rows:
-            result.setdefault(row.task_id, {})[row.key] = XComModel.deserialize_value(row)
+            value = row.value if loaded_rows_hold_values else XComModel.deserialize_value(row)
+            result.setdefault(row.task_id, {})[row.key] = value
     return result
 
 

@@ -23,6 +23,7 @@ from unittest import mock
 
 import pytest
 
+from airflow_versions import AIRFLOW_V_3
 from huaweicloud_dcs_provider.emulator.testing import EmulatorAdmin, EmulatorProcess
 from huaweicloud_dcs_provider.retry import RetryPolicy
 
@@ -134,6 +135,18 @@ def make_context(**extra: Any) -> dict[str, Any]:
     return {"ti": ti, **extra}
 
 
+@pytest.fixture
+def no_reschedule_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sensor in ``reschedule`` mode finds no earlier reschedule of its task (a first poke).
+
+    On Airflow 3 the task instance answers that (:func:`make_context`'s
+    ``ti.get_first_reschedule_date``); Airflow 2's sensor reads the ``task_reschedule`` table of the
+    metadata DB instead, which the test process does not have.
+    """
+    if not AIRFLOW_V_3:
+        monkeypatch.setattr("airflow.sensors.base._orig_start_date", lambda **_: None)
+
+
 @pytest.fixture(scope="session")
 def airflow_db_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment of a throw-away ``AIRFLOW_HOME`` (SQLite); :func:`run_dag_file` migrates its DB.
@@ -152,8 +165,12 @@ def airflow_db_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
-#: Prepended to the ``__main__`` block of a DAG file run by :func:`run_dag_file`.
-MIGRATE_DB = "from airflow.utils.db import upgradedb; upgradedb()"
+#: Prepended to the ``__main__`` block of a DAG file run by :func:`run_dag_file`. Airflow 2's
+#: migration applies alembic.ini's logging configuration (root logger at WARNING), which would hide
+#: the INFO lines of ``dag.test()`` and of the inline trigger: Airflow's own is put back after it.
+MIGRATE_DB = "from airflow.utils.db import upgradedb; upgradedb()" + (
+    "" if AIRFLOW_V_3 else "; from airflow.logging_config import configure_logging; configure_logging()"
+)
 
 
 def run_dag_file(

@@ -111,8 +111,9 @@ def test_configure_invalid_success_status_fails_at_parse_time() -> None:
 
 
 def test_password_is_kept_out_of_template_fields_and_serialized_dag() -> None:
-    from airflow.sdk import DAG
-    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.providers.common.compat.sdk import DAG
+
+    from airflow_versions import serialize_dag
 
     with DAG(dag_id="secret_check", schedule=None) as dag:
         op = configure_op(
@@ -124,7 +125,7 @@ def test_password_is_kept_out_of_template_fields_and_serialized_dag() -> None:
         assert LITERAL_PASSWORD not in repr(getattr(op, field))
         assert "conn.redis_target" not in repr(getattr(op, field))
     assert op.source_instance == {"addrs": "127.0.0.1:6379"}
-    serialized = json.dumps(DagSerialization.to_dict(dag), default=str)
+    serialized = json.dumps(serialize_dag(dag), default=str)
     assert LITERAL_PASSWORD not in serialized
     assert LITERAL_PASSWORD not in repr(op)
 
@@ -157,6 +158,22 @@ def test_rendered_template_fields_hold_no_password(dcs_env: DcsTestEnv, masked: 
     visible = json.dumps([rendered, result, ctx["ti"].pushed], default=str)
     assert CONN_PASSWORD not in visible
     assert "target-pass-from-template" not in visible
+
+
+def test_password_conn_id_template_rendering_empty_means_no_password(dcs_env: DcsTestEnv) -> None:
+    # The example DAGs' params say "'' for none": a template that renders empty sends no password.
+    task_id = dcs_env.create_ready_task()
+    op = configure_op(
+        task_id,
+        source_instance={"addrs": "127.0.0.1:6379", "password_conn_id": "{{ params.source_conn }}"},
+        wait_for_completion=False,
+    )
+    ctx = context(params={"source_conn": ""})
+    op.render_template_fields(ctx)
+    op.execute(ctx)
+    detail = raw_detail(dcs_env.emulator, task_id)
+    assert not detail["source_instance"].get("password")
+    assert len(dcs_env.requests(method="POST", path=CONFIGURE_POST)) == 1
 
 
 def test_connection_without_password_is_refused(dcs_env: DcsTestEnv, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -508,7 +525,7 @@ def test_link_reads_xcom_only(monkeypatch: pytest.MonkeyPatch) -> None:
 DAG_SCRIPT = textwrap.dedent(
     """
     import json
-    from airflow.sdk import DAG
+    from airflow.providers.common.compat.sdk import DAG
     from huaweicloud_dcs_provider.operators.migration import (
         DcsConfigureOnlineMigrationOperator, DcsCreateOnlineMigrationTaskOperator,
         DcsDeleteMigrationTaskOperator, DcsStopMigrationTaskOperator,

@@ -49,6 +49,31 @@ def test_hooks_declare_the_connection_attributes() -> None:
 
 
 @pytest.mark.integration
+def test_airflow_registers_the_connection_form(tmp_path: Path) -> None:
+    """Airflow's providers manager has our form fields and layout: read from the provider info on
+    Airflow 3.2+, from the hook's own methods before (Airflow 2 ignores inherited ones)."""
+    code = (
+        "import json\n"
+        "from airflow.providers_manager import ProvidersManager\n"
+        "manager = ProvidersManager()\n"
+        "widgets = sorted(name for name in manager.connection_form_widgets if 'huaweicloud_dcs' in name)\n"
+        "behaviour = manager.field_behaviours.get('huaweicloud_dcs')\n"
+        "print(json.dumps({'widgets': widgets, 'behaviour': behaviour}))\n"
+    )
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    form = json.loads(result.stdout.strip().splitlines()[-1])
+    assert form["widgets"] == [
+        f"extra__huaweicloud_dcs__{name}" for name in ("ca_bundle", "project_id", "region", "security_token")
+    ]
+    assert form["behaviour"]["relabeling"]["login"] == "Access Key ID"
+    assert set(form["behaviour"]["hidden_fields"]) == {"schema", "port"}
+
+
+@pytest.mark.integration
 def test_airflow_cli_lists_the_provider_and_hook(tmp_path: Path) -> None:
     providers = _airflow(["providers", "list", "-o", "json"], tmp_path)
     names = {p["package_name"] for p in json.loads(providers[providers.index("[") :])}

@@ -9,8 +9,10 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+# Not in common-compat's sdk; airflow.exceptions re-exports the Task SDK's class on Airflow 3.
+from airflow.exceptions import AirflowRescheduleException
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
-from airflow.sdk.exceptions import AirflowRescheduleException
 
 from huaweicloud_dcs_provider.exceptions import DcsError, DcsMigrationFailedError
 from huaweicloud_dcs_provider.retry import RetryPolicy
@@ -240,7 +242,7 @@ def test_poke_unknown_task_fails(dcs_env: DcsTestEnv) -> None:
         sensor(str(uuid.uuid4()), deferrable=False).poke(context())
 
 
-def test_reschedule_mode(dcs_env: DcsTestEnv) -> None:
+def test_reschedule_mode(dcs_env: DcsTestEnv, no_reschedule_history: None) -> None:
     task_id = dcs_env.create_ready_task()
     dcs_env.configure(task_id)
     s = sensor(task_id, deferrable=False, mode="reschedule", poke_interval=5)

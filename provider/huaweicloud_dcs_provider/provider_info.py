@@ -22,7 +22,7 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "region": {
         "label": "Region",
         "description": "Region ID such as ap-southeast-1; builds the default endpoint "
-        "https://dcs.<region>.myhuaweicloud.com when Host is empty.",
+        "https://dcs.<region>.myhuaweicloud.com when Endpoint URL is empty.",
         "schema": {"type": ["string", "null"]},
     },
     "security_token": {
@@ -53,6 +53,12 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "region": "ap-southeast-1",
         "ca_bundle": "/etc/ssl/certs/private-ca.pem",
     },
+}
+
+_ASSET_URIS: dict[str, Any] = {
+    "schemes": ["huaweicloud-dcs"],
+    "handler": "huaweicloud_dcs_provider.assets.sanitize_uri",
+    "factory": "huaweicloud_dcs_provider.assets.create_asset",
 }
 
 PROVIDER_INFO: dict[str, Any] = {
@@ -87,6 +93,9 @@ PROVIDER_INFO: dict[str, Any] = {
         {"integration-name": HOOK_NAME, "python-modules": ["huaweicloud_dcs_provider.triggers.migration"]},
     ],
     "extra-links": ["huaweicloud_dcs_provider.links.DcsMigrationTaskLink"],
+    # ``huaweicloud-dcs://<instance id>`` assets (Airflow 3) and datasets (Airflow 2).
+    "asset-uris": [_ASSET_URIS],
+    "dataset-uris": [_ASSET_URIS],
     "connection-types": [
         {
             "connection-type": CONN_TYPE,

@@ -26,12 +26,18 @@ from typing import Any
 
 import pytest
 
+from airflow_versions import requires_airflow3_deployment
 from e2e.airflow_stack import AirflowStack
 from huaweicloud_dcs_provider.emulator.testing import EmulatorAdmin, EmulatorProcess
 from huaweicloud_dcs_provider.endpoints import Api
 from reliability import figures
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(420)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.integration,
+    pytest.mark.timeout(420),
+    requires_airflow3_deployment,
+]
 
 DAG_FILE = Path(__file__).resolve().parent / "dags" / "dcs_configure_worker_kill.py"
 DAG_ID = "dcs_configure_worker_kill"

@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 
+from airflow_versions import requires_airflow3_deployment
 from e2e.airflow_stack import AirflowStack
 from huaweicloud_dcs_provider.emulator.testing import EmulatorApiClient, EmulatorProcess
 from huaweicloud_dcs_provider.endpoints import Api
@@ -45,7 +46,12 @@ POLL_SECONDS = 2
 #: The run's deadline: generous for a loaded 2-core machine (measured: see docs/reliability.md).
 RUN_TIMEOUT = 240 + 8 * MIGRATIONS
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(RUN_TIMEOUT + 300)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.integration,
+    pytest.mark.timeout(RUN_TIMEOUT + 300),
+    requires_airflow3_deployment,
+]
 
 DAG_FILE = Path(__file__).resolve().parent / "dags" / "dcs_load_mapped_migrations.py"
 DAG_ID = "dcs_load_mapped_migrations"

@@ -20,6 +20,9 @@ thousand small keys, so that a migration lasts long enough for the sensor to def
    the emulator's request log), the sensor ran once (try 1), and the same trigger row, with the
    same absolute deadline in its kwargs, was taken over by the new triggerer while the migration
    was still running.
+2b. The asset example (``dags/example_dcs_asset_scheduling.py``): a migration into a DCS instance
+   succeeds, and the real scheduler runs the DAG scheduled on that instance's asset; the consumer
+   reads the migration task id, status and key counts from the event.
 3. After the runs (components stopped), no secret (the emulator's SK, the security token, both
    Redis passwords; raw, URL-quoted, JSON-escaped, base64, or a 16-character piece) is in any file
    of the deployment (component output, task/trigger/processor logs, the config, the raw bytes of
@@ -36,6 +39,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -47,6 +51,7 @@ from urllib.parse import quote
 
 import pytest
 
+from airflow_versions import requires_airflow3_deployment
 from e2e.airflow_stack import COMPONENTS, AirflowStack, TriggerRow, tail
 from huaweicloud_dcs_provider.emulator.local_redis import RedisServer, key_counts
 from huaweicloud_dcs_provider.emulator.testing import (
@@ -54,16 +59,19 @@ from huaweicloud_dcs_provider.emulator.testing import (
     EmulatorProcess,
     random_security_token,
 )
-from huaweicloud_dcs_provider.endpoints import Api
 
 # The real-migration tests' data set and comparison (values by DUMP or by type, TTLs to 1 s).
 from redis_data import assert_same_data, populate
 from reliability import figures
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300), requires_airflow3_deployment]
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_FILE = REPO / "dags" / "example_dcs_full_migration.py"
+#: The asset example: a migration into a DCS instance, and a DAG scheduled on that instance's asset.
+ASSET_DAG_FILE = REPO / "dags" / "example_dcs_asset_scheduling.py"
+PRODUCER_DAG_ID = "example_dcs_migrate_into_instance"
+CONSUMER_DAG_ID = "example_dcs_after_migration"
 CONFIGURE_OPERATOR = "DcsConfigureOnlineMigrationOperator"
 SENSOR_OPERATOR = "DcsMigrationTaskSensor"
 #: Key, in ``Deployment.tasks``, of the task after the sensor (the ``@task`` that reports).
@@ -206,20 +214,13 @@ class Deployment:
 
     def create_migration_task(self) -> str:
         """A new migration task, ready to be configured (the admin's part, done beforehand)."""
-        api = self.emulator.api()
-        response = api.call(
-            Api.CREATE_ONLINE_TASK,
-            body={
-                "name": f"e2e-{secrets.token_hex(3)}",
-                "vpc_id": "vpc-e2e",
-                "subnet_id": "subnet-e2e",
-                "security_group_id": "sg-e2e",
-            },
+        return self.emulator.api().create_ready_task(
+            f"e2e-{secrets.token_hex(3)}",
+            vpc_id="vpc-e2e",
+            subnet_id="subnet-e2e",
+            security_group_id="sg-e2e",
+            timeout=30,
         )
-        assert response.status_code == 200, response.text
-        task_id = str(response.json()["instance_id"])
-        api.wait_for_status(task_id, "RUNNING", timeout=30)
-        return task_id
 
     def configure_posts(self, migration_task_id: str) -> int:
         """Configure calls the emulator received for this migration task."""
@@ -309,7 +310,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             ),
             "DCS_EXAMPLE_POLL_SECONDS": str(POLL_SECONDS),
         }
-        stack = cleanup.enter_context(AirflowStack(root / "airflow", dag_files=[DAG_FILE], env=env))
+        stack = cleanup.enter_context(
+            AirflowStack(root / "airflow", dag_files=[DAG_FILE, ASSET_DAG_FILE], env=env)
+        )
         print(f"\n[e2e] Airflow up in {stack.startup_seconds:.1f} s ({root})")
         stack.wait_dag(DAG_ID)
         tasks = stack.api("GET", f"/api/v2/dags/{DAG_ID}/tasks")["tasks"]
@@ -499,6 +502,62 @@ def test_triggerer_killed_while_deferred(deployment: Deployment) -> None:
     assert any("FULLMIGRATING" in event for event in trigger_events(logs[new_job]))
     assert "'status': 'success'" in trigger_fired_result(logs[new_job])
     dep.assert_target_matches_source(record)
+
+
+# ------------------------------------------------------------------------------------------------
+# 2b. A finished migration schedules the DAG that waits on the target instance's asset
+# ------------------------------------------------------------------------------------------------
+
+
+def test_finished_migration_schedules_the_dag_on_its_target_asset(deployment: Deployment) -> None:
+    """The real scheduler runs the consumer DAG from the asset event the migration emitted."""
+    dep, stack = deployment, deployment.stack
+    # This deployment creates runs through the API only ([scheduler] use_job_schedule off), and
+    # asset-triggered runs are scheduled runs: pause the cron-scheduled example DAG, then restart
+    # the scheduler with scheduling on, as a real deployment runs it.
+    stack.api("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": True})
+    stack.kill_component("scheduler", signal.SIGTERM)
+    stack.extra_env["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] = "True"
+    stack.start_component("scheduler")
+    stack.wait_dag(CONSUMER_DAG_ID)
+    stack.unpause(CONSUMER_DAG_ID)
+    assert stack.api("GET", f"/api/v2/dags/{CONSUMER_DAG_ID}/dagRuns")["dag_runs"] == []
+    migration_task_id = dep.create_migration_task()
+    run_id = stack.trigger_dag(
+        PRODUCER_DAG_ID,
+        {
+            "migration_task_id": migration_task_id,
+            "source_addrs": dep.source.addrs,
+            "source_password_conn_id": "dcs_redis_source",
+        },
+    )
+    assert stack.wait_run(PRODUCER_DAG_ID, run_id, timeout=120) == "success", stack.explain(
+        PRODUCER_DAG_ID, run_id
+    )
+
+    # The scheduler creates the consumer's run from the asset event, with no trigger of ours.
+    deadline = time.monotonic() + 60
+    while not (runs := stack.api("GET", f"/api/v2/dags/{CONSUMER_DAG_ID}/dagRuns")["dag_runs"]):
+        assert time.monotonic() < deadline, f"no asset-triggered run{stack.diagnostics()}"
+        time.sleep(1.0)
+    [consumer_run] = runs
+    assert consumer_run["run_type"] == "asset_triggered", consumer_run
+    consumer_run_id = consumer_run["dag_run_id"]
+    assert stack.wait_run(CONSUMER_DAG_ID, consumer_run_id, timeout=90) == "success", stack.explain(
+        CONSUMER_DAG_ID, consumer_run_id
+    )
+
+    # What the consumer read from the event: this migration, finished, with its key counts.
+    [fact] = stack.xcom(CONSUMER_DAG_ID, consumer_run_id, "report_migration")
+    assert fact["migration_task_id"] == migration_task_id, fact
+    assert fact["status"] == "SUCCESS", fact
+    assert fact["migration_method"] == "full_amount_migration", fact
+    assert isinstance(fact["target_keys"], int), fact
+    events = stack.api("GET", "/api/v2/assets/events", params={"source_run_id": run_id})["asset_events"]
+    assert [event["uri"].rstrip("/") for event in events] == [
+        "huaweicloud-dcs://6f1e2d3c-0000-4a5b-9c8d-112233445566"
+    ], events
+    assert dep.configure_posts(migration_task_id) == 1
 
 
 # ------------------------------------------------------------------------------------------------

@@ -438,7 +438,7 @@ def test_fault_matrix(
 
 DAG_SCRIPT = """
 import json
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 from huaweicloud_dcs_provider.operators.migration import DcsConfigureOnlineMigrationOperator
 from huaweicloud_dcs_provider.sensors.migration import DcsMigrationTaskSensor
 

@@ -275,6 +275,32 @@ class EmulatorApiClient:
         result: dict[str, Any] = response.json()
         return result
 
+    def create_ready_task(
+        self,
+        name: str = "migration",
+        *,
+        vpc_id: str = "vpc-test",
+        subnet_id: str = "subnet-test",
+        security_group_id: str = "sg-test",
+        timeout: float = 20.0,
+    ) -> str:
+        """Create an online migration task and wait until it is ready to configure; its id."""
+        response = self.call(
+            Api.CREATE_ONLINE_TASK,
+            body={
+                "name": name,
+                "vpc_id": vpc_id,
+                "subnet_id": subnet_id,
+                "security_group_id": security_group_id,
+            },
+        )
+        if response.status_code != 200:
+            raise AssertionError(f"create {name}: HTTP {response.status_code} {response.text}")
+        created = response.json()
+        task_id = str(created.get("id") or created["instance_id"])
+        self.wait_for_status(task_id, "RUNNING", timeout=timeout)
+        return task_id
+
     def wait_for_status(self, task_id: str, *statuses: str, timeout: float = 10.0) -> dict[str, Any]:
         """Poll the detail until its status is one of ``statuses``; returns the detail."""
         deadline = time.monotonic() + timeout

@@ -256,35 +256,12 @@ def _describe_failure(exc: BaseException, settings_endpoint: str | None) -> str:
 
 
 class _DcsHookMixin:
-    """Class attributes and the connection form shared by both hooks."""
+    """Class attributes shared by both hooks."""
 
     conn_name_attr = "dcs_conn_id"
     default_conn_name = DEFAULT_CONN_ID
     conn_type = CONN_TYPE
     hook_name = HOOK_NAME
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Connection form layout for Airflow < 3.2 (newer versions read provider info)."""
-        return {
-            "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
-            "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
-            "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
-        }
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra fields of the connection form for Airflow < 3.2."""
-        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import PasswordField, StringField
-
-        return {
-            "project_id": StringField(lazy_gettext("Project ID"), widget=BS3TextFieldWidget()),
-            "region": StringField(lazy_gettext("Region"), widget=BS3TextFieldWidget()),
-            "security_token": PasswordField(lazy_gettext("Security token"), widget=BS3PasswordFieldWidget()),
-            "ca_bundle": StringField(lazy_gettext("CA bundle"), widget=BS3TextFieldWidget()),
-        }
 
 
 class DcsHook(_DcsHookMixin, HttpHook):
@@ -308,6 +285,34 @@ class DcsHook(_DcsHookMixin, HttpHook):
 
     def __repr__(self) -> str:
         return f"DcsHook(dcs_conn_id={self.dcs_conn_id!r})"
+
+    # ---------------------------------------------------------------- connection form
+    # For Airflow < 3.2 (newer versions read ``conn-fields``/``ui-field-behaviour`` from the
+    # provider info). Defined here, on the hook the provider info names: Airflow 2 looks for them
+    # in the class's own ``__dict__`` only, so inherited ones would be ignored.
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Connection form layout for Airflow < 3.2 (newer versions read provider info)."""
+        return {
+            "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
+            "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
+            "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
+        }
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra fields of the connection form for Airflow < 3.2."""
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import PasswordField, StringField
+
+        return {
+            "project_id": StringField(lazy_gettext("Project ID"), widget=BS3TextFieldWidget()),
+            "region": StringField(lazy_gettext("Region"), widget=BS3TextFieldWidget()),
+            "security_token": PasswordField(lazy_gettext("Security token"), widget=BS3PasswordFieldWidget()),
+            "ca_bundle": StringField(lazy_gettext("CA bundle"), widget=BS3TextFieldWidget()),
+        }
 
     # ---------------------------------------------------------------- transport
 

@@ -219,9 +219,13 @@ class DcsExchangeInstanceIpOperator(_DcsIpSwitchOperator):
     :param exchanged_ip: IP addresses to switch. Default: the IPs of the source and target
         instances from the task detail. Templated.
     :param is_exchange_domain: also switch the instances' domain names.
+    :type wait_for_completion: bool
     :param wait_for_completion: wait for ``task_status`` ``EXCHANGE_SUCCESS`` (default).
+    :type poll_interval: float | timedelta
     :param poll_interval: seconds between two reads of the task.
+    :type timeout: float | timedelta
     :param timeout: seconds (or ``timedelta``) to wait for ``EXCHANGE_SUCCESS``.
+    :type dcs_conn_id: str
     :param dcs_conn_id: Airflow connection of type ``huaweicloud_dcs``.
     """
 
@@ -673,10 +677,14 @@ class DcsBatchRestartMigrationTasksOperator(_DcsBatchOperator):
     any. Returns ``{task_id: final status}`` of the accepted tasks.
 
     :param migration_task_ids: IDs of the tasks (a list, or a comma-separated string). Templated.
+    :type wait_for_completion: bool
     :param wait_for_completion: wait for ``success_statuses`` (default).
     :param success_statuses: statuses that count as restarted.
+    :type poll_interval: float | timedelta
     :param poll_interval: seconds between two reads of a task.
+    :type timeout: float | timedelta
     :param timeout: seconds (or ``timedelta``) to wait for all of them.
+    :type dcs_conn_id: str
     :param dcs_conn_id: Airflow connection of type ``huaweicloud_dcs``.
     """
 

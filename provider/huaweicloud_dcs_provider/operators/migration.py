@@ -18,7 +18,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from huaweicloud_dcs_provider import DEFAULT_CONN_ID, statuses, waiting
+from huaweicloud_dcs_provider import DEFAULT_CONN_ID, assets, statuses, waiting
 from huaweicloud_dcs_provider import validation as v
 from huaweicloud_dcs_provider._compat import BaseHook, BaseOperator, Context, conf
 from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsError, DcsValidationError
@@ -291,6 +291,12 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
         self.poll_interval = waiting.to_seconds("poll_interval", poll_interval)
         self.timeout = waiting.to_optional_seconds("timeout", timeout)
         self.deferrable = _default_deferrable() if deferrable is None else deferrable
+        assets.check_outlets(
+            self.outlets,
+            waits=wait_for_completion,
+            target_instance=self.target_instance,
+            task_id=self.task_id,
+        )
 
     # ---------------------------------------------------------------- instances and passwords
 
@@ -304,8 +310,13 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
                 f"must be a mapping, got {type(rendered).__name__}",
                 "{'id': ...} or {'addrs': 'host:port'}, with 'password' or 'password_conn_id'",
             )
-        _check_instance_keys(parameter, rendered)
         instance = dict(rendered)
+        conn_id = instance.get("password_conn_id")
+        if isinstance(conn_id, str) and not conn_id.strip():
+            # A template that rendered empty (e.g. a param left ''): no password. A literal ''
+            # never gets here, it is refused when the DAG is parsed.
+            del instance["password_conn_id"]
+        _check_instance_keys(parameter, instance)
         password = instance.pop("password", None)
         if password_template is not None:
             password = self.render_template(password_template, context)
@@ -470,10 +481,10 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
         success = self._success_statuses()
         tracker = self._tracker(migration_task_id, success, deadline)
         if not self.deferrable:
-            return self._complete(waiting.wait_sync(self.hook, tracker, self.poll_interval), summary)
+            return self._complete(waiting.wait_sync(self.hook, tracker, self.poll_interval), summary, context)
         event = waiting.check_sync(self.hook, tracker)
         if event is not None:
-            return self._complete(event, summary)
+            return self._complete(event, summary, context)
         from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger
 
         self.defer(
@@ -501,9 +512,9 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
         self, context: Context, event: Any = None, summary: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Resume after the trigger fired: map its event (the one mapping, in ``waiting``)."""
-        return self._complete(event, summary or {})
+        return self._complete(event, summary or {}, context)
 
-    def _complete(self, event: Any, summary: dict[str, Any]) -> dict[str, Any]:
+    def _complete(self, event: Any, summary: dict[str, Any], context: Context) -> dict[str, Any]:
         if self.stop_on_deadline:
             waiting.stop_on_timeout(event, self.hook, self.log)
         done = waiting.handle_event(event)
@@ -512,6 +523,9 @@ class DcsConfigureOnlineMigrationOperator(_DcsBaseOperator):
         result["name"] = done.get("task_name") or result.get("name")
         result["status"] = done.get("task_status")
         result["stats"] = done.get("stats")
+        assets.attach_event_extra(
+            context, self.outlets, assets.event_extra(result, migration_method=self.migration_method)
+        )
         return result
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from huaweicloud_dcs_provider import DEFAULT_CONN_ID, statuses, validation, waiting
+from huaweicloud_dcs_provider import DEFAULT_CONN_ID, assets, statuses, validation, waiting
 from huaweicloud_dcs_provider._compat import BaseSensorOperator, Context
 from huaweicloud_dcs_provider.exceptions import DcsValidationError
 from huaweicloud_dcs_provider.waiting import stop_quietly
@@ -45,6 +45,7 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
         as a spelling of ``INCRMIGEATING``.
     :param deferrable: wait in the triggerer (default) instead of occupying a worker slot.
     :param poke_interval: seconds between two status checks (in every mode).
+    :type timeout: float | timedelta
     :param timeout: seconds (or ``timedelta``) to wait per try; in deferrable mode the deadline
         is fixed (as an absolute time) when the try starts, so triggerer restarts do not extend it;
         an Airflow retry of the sensor starts a new deadline. On timeout
@@ -90,6 +91,7 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
         self.stop_on_kill = stop_on_kill
         self.stop_on_deadline = stop_on_deadline
         self._poke_tracker: waiting.WaitTracker | None = None
+        assets.check_outlets(self.outlets, waits=True, task_id=self.task_id)
 
     @cached_property
     def hook(self) -> DcsHook:
@@ -130,7 +132,7 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
         if self.stop_on_kill:
             stop_quietly(self.hook, self.migration_task_id, self.log, reason="the sensor was killed")
 
-    def _finish(self, event: Any) -> dict[str, Any]:
+    def _finish(self, event: Any, context: Context) -> dict[str, Any]:
         from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
         if self.stop_on_deadline:
@@ -138,7 +140,9 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
         done = waiting.handle_event(
             event, timeout_error=AirflowSensorTimeout, expected_task_id=self.migration_task_id
         )
-        return waiting.result_of(done)
+        result = waiting.result_of(done)
+        assets.attach_event_extra(context, self.outlets, assets.event_extra(result))
+        return result
 
     def poke(self, context: Context) -> Any:
         """Check once; ``True`` (with the result as XCom) when done, raise when it failed."""
@@ -151,7 +155,7 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
         event = waiting.check_sync(self.hook, self._poke_tracker)
         if event is None:
             return False
-        return PokeReturnValue(is_done=True, xcom_value=self._finish(event))
+        return PokeReturnValue(is_done=True, xcom_value=self._finish(event, context))
 
     def execute(self, context: Context) -> Any:
         """Deferrable: check once, then defer unless the task has already finished."""
@@ -176,7 +180,7 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
         deadline = waiting.deadline_after(float(self.timeout))
         event = waiting.check_sync(self.hook, self._tracker(deadline))
         if event is not None:
-            return self._finish(event)
+            return self._finish(event, context)
         self.defer(
             trigger=self._trigger(deadline),
             method_name="execute_complete",
@@ -185,7 +189,7 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: map its event (the one mapping, in ``waiting``)."""
-        return self._finish(event)
+        return self._finish(event, context)
 
 
 #: Longest pause (seconds) between the reads a lag sensor takes within one poke in reschedule mode.
@@ -271,7 +275,7 @@ class DcsMigrationLagSensor(DcsMigrationTaskSensor):
                 time.sleep(min(float(self.poke_interval), RESCHEDULE_SAMPLE_SPACING))
             event = waiting.check_sync(self.hook, tracker)
             if event is not None:
-                return PokeReturnValue(is_done=True, xcom_value=self._finish(event))
+                return PokeReturnValue(is_done=True, xcom_value=self._finish(event, context))
             if tracker.lag_samples_ok == 0:
                 return False  # not caught up on this read: try again at the next reschedule
         return False

@@ -1,0 +1,71 @@
+"""The pytest fixtures installed with the package (``huaweicloud_dcs_provider.pytest_plugin``).
+
+* Used directly here: ``dcs_connection`` gives each test a reset emulator and an Airflow
+  connection the hook finds by its default id.
+* Used as a DAG author would (``docs/testing.md``): a separate pytest run, in its own directory
+  with only a copy of the example DAG and the files of ``examples/dag_tests/`` (a ``conftest.py``
+  that makes a throw-away Airflow home, a test file), runs the DAG with ``dag.test()`` against
+  the emulator the plugin starts. The
+  plugin is found through its entry point; nothing of this repository's test code is on the path.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from huaweicloud_dcs_provider.pytest_plugin import DcsTestConnection
+
+pytest_plugins = ["pytester"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_dcs_connection_points_the_default_connection_at_a_fresh_emulator(
+    dcs_connection: DcsTestConnection,
+) -> None:
+    from huaweicloud_dcs_provider.hooks.dcs import DcsHook
+
+    assert dcs_connection.admin.count_requests() == 0  # reset: nothing from earlier tests
+    task_id = dcs_connection.api.create_ready_task("plugin-test")
+    task = DcsHook().get_migration_task(task_id)  # the default connection id, no argument
+    assert task.status == "RUNNING"
+    assert dcs_connection.admin.count_requests(method="GET", path=task_id) >= 1
+    assert dcs_connection.emulator.secret_key not in repr(dcs_connection)
+
+
+class TestConnIdOverride:
+    """What a DAG author's conftest override of ``dcs_conn_id`` does."""
+
+    @pytest.fixture
+    def dcs_conn_id(self) -> str:
+        return "dcs_staging"
+
+    def test_the_connection_gets_the_overridden_id(self, dcs_connection: DcsTestConnection) -> None:
+        from huaweicloud_dcs_provider.hooks.dcs import DcsHook
+
+        assert dcs_connection.env_var == "AIRFLOW_CONN_DCS_STAGING"
+        task_id = dcs_connection.api.create_ready_task("staging")
+        assert DcsHook("dcs_staging").get_task_status(task_id) == "RUNNING"
+
+
+#: The DAG author's files the docs quote (docs/testing.md).
+EXAMPLE = REPO / "examples" / "dag_tests"
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+def test_a_dag_authors_test_runs_the_example_dag_offline(pytester: pytest.Pytester) -> None:
+    dags = pytester.path / "dags"
+    dags.mkdir()
+    shutil.copy(REPO / "dags" / "example_dcs_full_migration.py", dags)
+    for name in ("conftest.py", "test_full_migration_offline.py"):
+        shutil.copy(EXAMPLE / name, pytester.path)
+
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", timeout=220)
+
+    output = "\n".join(result.outlines + result.errlines)
+    assert result.ret == 0, output[-8000:]
+    result.assert_outcomes(passed=1)
