@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from huaweicloud_dcs_provider.exceptions import DcsValidationError
-from huaweicloud_dcs_provider.validation import safe_id
+from huaweicloud_dcs_provider.validation import is_literal, safe_id
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
@@ -106,15 +106,15 @@ def event_extra(result: Mapping[str, Any], **more: Any) -> dict[str, Any]:
 def attach_event_extra(context: Mapping[str, Any], outlets: Iterable[Any], extra: Mapping[str, Any]) -> int:
     """Put ``extra`` on the events Airflow emits for the task's asset outlets when it succeeds.
 
-    Aliases and non-asset outlets are left alone. Returns the number of outlets given the extra.
+    Outlets without a URI (asset aliases) are left alone. Returns the number of outlets given
+    the extra.
     """
     outlet_events = context.get("outlet_events")
     if outlet_events is None:
         return 0
-    alias_type = _alias_class()
     count = 0
     for outlet in outlets or ():
-        if isinstance(outlet, alias_type) or not isinstance(getattr(outlet, "uri", None), str):
+        if not isinstance(getattr(outlet, "uri", None), str):
             continue
         outlet_events[outlet].extra.update(extra)
         count += 1
@@ -141,7 +141,7 @@ def check_outlets(
             "wait_for_completion=True, or put the asset on the sensor that waits",
         )
     target_id = target_instance.get("id") if isinstance(target_instance, Mapping) else None
-    if isinstance(target_id, str) and "{{" not in target_id:
+    if isinstance(target_id, str) and is_literal(target_id):
         others = sorted(set(instance_ids) - {target_id})
         if others:
             raise DcsValidationError(
@@ -159,10 +159,3 @@ def _asset(uri: str, extra: dict[str, Any]) -> Any:
         return Asset(name=uri, uri=uri, extra=extra)
     except TypeError:  # Airflow 2's Dataset has no name
         return Asset(uri=uri, extra=extra)
-
-
-def _alias_class() -> type:
-    from airflow.providers.common.compat.sdk import AssetAlias
-
-    alias: type = AssetAlias
-    return alias

@@ -8,8 +8,8 @@ same builders, so both validate and parse identically.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from huaweicloud_dcs_provider import validation as v
 from huaweicloud_dcs_provider.endpoints import Api
@@ -26,6 +26,9 @@ from huaweicloud_dcs_provider.models import (
 from huaweicloud_dcs_provider.transport import Call
 
 DEFAULT_PAGE_SIZE = 100
+
+#: An entry of a list page (a task, a log line).
+E = TypeVar("E")
 
 
 def _obj(data: Any) -> dict[str, Any]:
@@ -44,6 +47,25 @@ def _total(value: Any, *, offset: int, limit: int, received: int) -> int:
     if received != limit or total is None or total < 0:
         return offset + received
     return total
+
+
+def _page_query(offset: int, limit: int) -> list[tuple[str, str]]:
+    """The ``offset``/``limit`` query of a list page (checked: ``limit`` within the API's maximum)."""
+    return [
+        ("offset", str(v.non_negative_int("offset", offset))),
+        ("limit", str(v.non_negative_int("limit", limit, minimum=1, maximum=v.LIST_LIMIT_MAX))),
+    ]
+
+
+def _page(
+    data: Any, items_key: str, total_key: str, read: Callable[[Any], E], *, offset: int, limit: int
+) -> tuple[int, list[E]]:
+    """A list page: ``(total, entries)``, the objects under ``items_key`` read with ``read``
+    (anything else skipped), the total under ``total_key`` kept consistent by :func:`_total`."""
+    data = _obj(data)
+    items = data.get(items_key)
+    entries = [read(item) for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+    return _total(data.get(total_key), offset=offset, limit=limit, received=len(entries)), entries
 
 
 def _task_params(task_id: str) -> dict[str, str]:
@@ -159,22 +181,12 @@ def list_tasks_page(
     *, offset: int, limit: int, name: str | None = None
 ) -> Call[tuple[int, list[MigrationTask]]]:
     """#6: one page of the task list: ``(count, tasks)``."""
-    query = [
-        ("offset", str(v.non_negative_int("offset", offset))),
-        ("limit", str(v.non_negative_int("limit", limit, minimum=1, maximum=v.LIST_LIMIT_MAX))),
-    ]
+    query = _page_query(offset, limit)
     if name is not None:
         query.append(("name", str(v.text("name", name, max_length=64))))
 
     def parse(data: Any) -> tuple[int, list[MigrationTask]]:
-        data = _obj(data)
-        items = data.get("migration_tasks")
-        tasks = (
-            [MigrationTask.from_api(i) for i in items if isinstance(i, dict)]
-            if isinstance(items, list)
-            else []
-        )
-        return (_total(data.get("count"), offset=offset, limit=limit, received=len(tasks)), tasks)
+        return _page(data, "migration_tasks", "count", MigrationTask.from_api, offset=offset, limit=limit)
 
     return Call(Api.LIST_TASKS, query=query, parse=parse)
 
@@ -183,22 +195,12 @@ def list_logs_page(
     task_id: str, *, offset: int, limit: int, log_level: str | None = None
 ) -> Call[tuple[int, list[MigrationLog]]]:
     """#7: one page of a task's logs: ``(log_num, entries)``."""
-    query = [
-        ("offset", str(v.non_negative_int("offset", offset))),
-        ("limit", str(v.non_negative_int("limit", limit, minimum=1, maximum=v.LIST_LIMIT_MAX))),
-    ]
+    query = _page_query(offset, limit)
     if log_level is not None:
         query.append(("log_level", v.enum_value("log_level", log_level, v.LogLevel)))
 
     def parse(data: Any) -> tuple[int, list[MigrationLog]]:
-        data = _obj(data)
-        items = data.get("migration_logs")
-        logs = (
-            [MigrationLog.from_api(i) for i in items if isinstance(i, dict)]
-            if isinstance(items, list)
-            else []
-        )
-        return (_total(data.get("log_num"), offset=offset, limit=limit, received=len(logs)), logs)
+        return _page(data, "migration_logs", "log_num", MigrationLog.from_api, offset=offset, limit=limit)
 
     return Call(Api.LIST_TASK_LOGS, _task_params(task_id), query=query, parse=parse)
 

@@ -31,9 +31,9 @@ from typing import Any, NamedTuple
 import requests as _requests
 from requests import Response, Session
 
-from huaweicloud_dcs_provider import signing
+from huaweicloud_dcs_provider import calls, signing
 from huaweicloud_dcs_provider.emulator.auth import connection_document
-from huaweicloud_dcs_provider.endpoints import Api
+from huaweicloud_dcs_provider.endpoints import Api, Endpoint
 
 #: Timings for fast tests (seconds).
 FAST_TIMINGS: dict[str, float] = {
@@ -223,7 +223,7 @@ class EmulatorApiClient:
 
     def prepare(
         self,
-        api: Api,
+        api: Endpoint,
         *,
         path_params: Mapping[str, str] | None = None,
         query: signing.QueryParams | None = None,
@@ -263,7 +263,7 @@ class EmulatorApiClient:
             timeout=timeout or self.timeout,
         )
 
-    def call(self, api: Api, *, timeout: float | None = None, **kwargs: Any) -> Response:
+    def call(self, api: Endpoint, *, timeout: float | None = None, **kwargs: Any) -> Response:
         """``prepare`` + ``send``."""
         return self.send(self.prepare(api, **kwargs), timeout=timeout)
 
@@ -285,19 +285,13 @@ class EmulatorApiClient:
         timeout: float = 20.0,
     ) -> str:
         """Create an online migration task and wait until it is ready to configure; its id."""
-        response = self.call(
-            Api.CREATE_ONLINE_TASK,
-            body={
-                "name": name,
-                "vpc_id": vpc_id,
-                "subnet_id": subnet_id,
-                "security_group_id": security_group_id,
-            },
+        call = calls.create_online_task(
+            name=name, vpc_id=vpc_id, subnet_id=subnet_id, security_group_id=security_group_id
         )
-        if response.status_code != 200:
+        response = self.call(call.api, body=call.body)
+        task_id = str(call.parse(response.json())["task_id"]) if response.status_code == 200 else ""
+        if not task_id:
             raise AssertionError(f"create {name}: HTTP {response.status_code} {response.text}")
-        created = response.json()
-        task_id = str(created.get("id") or created["instance_id"])
         self.wait_for_status(task_id, "RUNNING", timeout=timeout)
         return task_id
 
