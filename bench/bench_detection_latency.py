@@ -56,12 +56,12 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from bench import results  # noqa: E402
 from e2e.airflow_stack import AirflowStack  # noqa: E402
-from huaweicloud_dcs_provider.emulator.testing import (  # noqa: E402
+from huaweicloud_dcs_emulator.testing import (  # noqa: E402
     EmulatorAdmin,
     EmulatorApiClient,
     EmulatorProcess,
 )
-from huaweicloud_dcs_provider.endpoints import Api  # noqa: E402
+from huaweicloud_dcs_provider.api.endpoints import Api  # noqa: E402
 
 #: The goal: success within the poll interval plus this many seconds.
 GOAL_SLACK = 2.0

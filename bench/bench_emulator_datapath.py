@@ -38,9 +38,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench import results  # noqa: E402
-from huaweicloud_dcs_provider.emulator.local_redis import RedisServer, key_counts  # noqa: E402
-from huaweicloud_dcs_provider.emulator.testing import EmulatorProcess  # noqa: E402
-from huaweicloud_dcs_provider.endpoints import Api  # noqa: E402
+from huaweicloud_dcs_emulator.local_redis import RedisServer, key_counts  # noqa: E402
+from huaweicloud_dcs_emulator.testing import EmulatorProcess  # noqa: E402
+from huaweicloud_dcs_provider.api.endpoints import Api  # noqa: E402
 
 #: The goal: the migration at most this many times slower than ``redis-cli --pipe``.
 GOAL_RATIO = 5.0

@@ -6,7 +6,7 @@ Both clients read the same migration task from the same local server, in its own
   signature with the emulator's verifier (``emulator.auth.verify``) and answers with the task's
   JSON as the emulator returned it (fetched once at start). It costs little per request, so the
   figures show what the *clients* cost;
-* ``--server emulator``: the whole emulator (``huaweicloud_dcs_provider.emulator``: request log,
+* ``--server emulator``: the whole emulator (``huaweicloud_dcs_emulator``: request log,
   fault rules, signature and project checks, task store). Its own cost per request is large
   enough to hide much of the difference between the clients.
 
@@ -67,7 +67,7 @@ async def _serve(config: dict[str, Any]) -> None:
 
     from aiohttp import web
 
-    from huaweicloud_dcs_provider.emulator.auth import AuthConfig, verify
+    from huaweicloud_dcs_emulator.auth import AuthConfig, verify
 
     auth = AuthConfig(config["access_key"], config["secret_key"], config["project_id"])
     task_path = f"/v2/{config['project_id']}/migration-task/{config['task_id']}"
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     seconds = args.seconds or (2.0 if args.quick else 10.0)
 
-    from huaweicloud_dcs_provider.emulator.testing import FAST_TIMINGS, EmulatorProcess
+    from huaweicloud_dcs_emulator.testing import FAST_TIMINGS, EmulatorProcess
 
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     with EmulatorProcess(config=FAST_TIMINGS) as emulator:

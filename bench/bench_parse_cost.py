@@ -7,7 +7,7 @@ each child times one more import statement with ``time.perf_counter``:
 
 * ``baseline``: nothing more (the row shows what importing ``airflow.sdk`` itself cost, for scale);
 * ``ours``: the public modules users import in DAG files (``operators.migration``,
-  ``operators.cutover``, ``sensors.migration``);
+  ``operators.ip_switch`` and the other operator modules, ``sensors.migration``);
 * ``ours + DAG``: the same, plus building a DAG with ten of our operators and sensors (what a
   parse really does with them; informative), next to the same DAG made of ten ``EmptyOperator``
   (what building ten tasks costs Airflow itself);
@@ -47,12 +47,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.results import REPO, save
+from huaweicloud_dcs_provider.provider_info import OPERATOR_MODULES
 
 GOAL_MS = 30.0
 
 OUR_MODULES = (
-    "huaweicloud_dcs_provider.operators.migration",
-    "huaweicloud_dcs_provider.operators.cutover",
+    *(f"huaweicloud_dcs_provider.operators.{name}" for name in OPERATOR_MODULES),
     "huaweicloud_dcs_provider.sensors.migration",
 )
 OURS = "\n".join(f"import {name}" for name in OUR_MODULES)
@@ -63,12 +63,13 @@ OURS_DAG = (
         """
         import datetime
         from airflow.sdk import DAG
-        from huaweicloud_dcs_provider.operators import cutover as c, migration as m
+        from huaweicloud_dcs_provider.operators import batch, lifecycle as life, migration as m
+        from huaweicloud_dcs_provider.operators import ip_switch as c
         from huaweicloud_dcs_provider.sensors import migration as s
 
         instance = {"addrs": "10.0.0.1:6379", "password_conn_id": "redis_source"}
         with DAG("parse_cost", schedule=None, start_date=datetime.datetime(2026, 1, 1)):
-            m.DcsCreateOnlineMigrationTaskOperator(
+            life.DcsCreateOnlineMigrationTaskOperator(
                 task_id="create", migration_task_name="n", vpc_id="v", subnet_id="s",
                 security_group_id="g",
             )
@@ -76,14 +77,14 @@ OURS_DAG = (
                 task_id="configure", migration_task_id="t", migration_method="incremental_migration",
                 resume_mode="auto", source_instance=instance, target_instance={"id": "i"},
             )
-            m.DcsStopMigrationTaskOperator(task_id="stop", migration_task_id="t")
-            m.DcsDeleteMigrationTaskOperator(task_id="delete", migration_task_id="t")
+            life.DcsStopMigrationTaskOperator(task_id="stop", migration_task_id="t")
+            life.DcsDeleteMigrationTaskOperator(task_id="delete", migration_task_id="t")
             s.DcsMigrationTaskSensor(task_id="wait", migration_task_id="t")
             s.DcsMigrationLagSensor(task_id="lag", migration_task_id="t", max_offset=100)
             c.DcsExchangeInstanceIpOperator(task_id="exchange", migration_task_id="t")
             c.DcsRollbackInstanceIpOperator(task_id="rollback", migration_task_id="t")
-            c.DcsSetResumeModeOperator(task_id="resume", migration_task_id="t", resume_mode="manual")
-            c.DcsBatchStopMigrationTasksOperator(task_id="batch_stop", migration_task_ids=["t"])
+            batch.DcsSetResumeModeOperator(task_id="resume", migration_task_id="t", resume_mode="manual")
+            batch.DcsBatchStopMigrationTasksOperator(task_id="batch_stop", migration_task_ids=["t"])
         """
     )
 )
@@ -129,11 +130,11 @@ HEAVY = (
     "huaweicloudsdkcore",
     "huaweicloud_dcs_provider.hooks",
     "huaweicloud_dcs_provider.triggers",
-    "huaweicloud_dcs_provider.transport",
-    "huaweicloud_dcs_provider.calls",
-    "huaweicloud_dcs_provider.models",
-    "huaweicloud_dcs_provider.signing",
-    "huaweicloud_dcs_provider.retry",
+    "huaweicloud_dcs_provider.api.transport",
+    "huaweicloud_dcs_provider.api.calls",
+    "huaweicloud_dcs_provider.api.models",
+    "huaweicloud_dcs_provider.api.signing",
+    "huaweicloud_dcs_provider.api.retry",
 )
 
 #: A fresh interpreter imports ``airflow.sdk`` (timed), then forks one child per sample: each child

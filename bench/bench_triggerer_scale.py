@@ -13,7 +13,7 @@ interval, as deferrals arrive). Measured in a fresh child process per (size, var
 A *poll* is one status check: the task detail ``GET /v2/{project}/migration-task/{id}`` plus, since
 the task is ``FULLMIGRATING``, the progress read ``GET .../{id}/stats`` the trigger makes for
 migrating tasks. The baselines send exactly these two signed requests per poll
-(:func:`huaweicloud_dcs_provider.signing.prepare_signed`, a fresh ``X-Sdk-Date`` each) and parse
+(:func:`huaweicloud_dcs_provider.api.signing.prepare_signed`, a fresh ``X-Sdk-Date`` each) and parse
 both JSON answers:
 
 * ``floor``: the issue's "minimal aiohttp loop over one keep-alive session": N coroutines sharing
@@ -380,8 +380,8 @@ async def _child(
     import aiohttp
     import yarl
 
-    from huaweicloud_dcs_provider import calls
-    from huaweicloud_dcs_provider.signing import Credentials, now_sdk_date, prepare_signed
+    from huaweicloud_dcs_provider.api import calls
+    from huaweicloud_dcs_provider.api.signing import Credentials, now_sdk_date, prepare_signed
 
     loop = asyncio.get_running_loop()
     tls = tls_files()
@@ -473,7 +473,7 @@ async def _child(
             tracker = waiting.WaitTracker(
                 migration_task_id=task_id(0), success_statuses=frozenset({"SUCCESS"})
             )
-            await waiting.check_async(hook, tracker)
+            await hook.run_plan(waiting.check(tracker))
 
         def build(i: int) -> Any:
             # As the sensor builds it, then as the triggerer re-creates it from the stored kwargs.

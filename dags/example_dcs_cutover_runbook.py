@@ -31,18 +31,20 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, Param, chain, task
 
-from huaweicloud_dcs_provider.operators.cutover import (
-    DcsAdmitMigrationEcsToWhitelistOperator,
+from huaweicloud_dcs_provider.operators.ip_switch import (
     DcsExchangeInstanceIpOperator,
-    DcsMigrationPreflightOperator,
-    DcsRemoveMigrationEcsFromWhitelistOperator,
     DcsRollbackInstanceIpOperator,
 )
-from huaweicloud_dcs_provider.operators.migration import (
-    DcsConfigureOnlineMigrationOperator,
+from huaweicloud_dcs_provider.operators.lifecycle import (
     DcsCreateOnlineMigrationTaskOperator,
     DcsDeleteMigrationTaskOperator,
     DcsStopMigrationTaskOperator,
+)
+from huaweicloud_dcs_provider.operators.migration import DcsConfigureOnlineMigrationOperator
+from huaweicloud_dcs_provider.operators.preflight import DcsMigrationPreflightOperator
+from huaweicloud_dcs_provider.operators.whitelist import (
+    DcsAdmitMigrationEcsToWhitelistOperator,
+    DcsRemoveMigrationEcsFromWhitelistOperator,
 )
 from huaweicloud_dcs_provider.sensors.migration import DcsMigrationLagSensor, DcsMigrationTaskSensor
 

@@ -33,11 +33,11 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, Param, PokeReturnValue, chain, task
 
-from huaweicloud_dcs_provider.operators.migration import (
-    DcsConfigureOnlineMigrationOperator,
+from huaweicloud_dcs_provider.operators.lifecycle import (
     DcsCreateOnlineMigrationTaskOperator,
     DcsStopMigrationTaskOperator,
 )
+from huaweicloud_dcs_provider.operators.migration import DcsConfigureOnlineMigrationOperator
 from huaweicloud_dcs_provider.sensors.migration import DcsMigrationTaskSensor
 
 #: Seconds between two status reads (the emulator's tests use 1).

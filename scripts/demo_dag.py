@@ -355,7 +355,7 @@ def read_wait(output: str, requests: Sequence[Mapping[str, Any]], migration_task
 
 def demo() -> int:
     """The whole demo; returns the exit code (0 when the DAG run succeeded)."""
-    from huaweicloud_dcs_provider.emulator.testing import EmulatorProcess
+    from huaweicloud_dcs_emulator.testing import EmulatorProcess
 
     started = time.monotonic()
     airflow_home = Path(os.environ.get("AIRFLOW_HOME") or REPO / ".demo" / "airflow-home").resolve()
@@ -369,7 +369,7 @@ def demo() -> int:
 
     from contextlib import ExitStack
 
-    from huaweicloud_dcs_provider.emulator.local_redis import (
+    from huaweicloud_dcs_emulator.local_redis import (
         RedisServer,
         RedisServerMissing,
         fill_sample_data,

@@ -11,9 +11,9 @@ import os
 import sys
 import time
 
-from huaweicloud_dcs_provider.emulator.testing import EmulatorProcess
+from huaweicloud_dcs_emulator.testing import EmulatorProcess
+from huaweicloud_dcs_provider.api.statuses import StatusClass, classify
 from huaweicloud_dcs_provider.hooks.dcs import DcsHook
-from huaweicloud_dcs_provider.statuses import StatusClass, classify
 
 TIMINGS = {"create_seconds": 1.0, "full_seconds": 4.0, "stop_seconds": 1.0}
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build the sdist and the wheel into build/dist (or --outdir DIR) and check their metadata with
-# `twine check --strict`. Extra flags go to `python -m build` (e.g. --no-isolation).
+# Build the sdists and the wheels of the provider (.) and of the emulator (emulator/) into build/dist
+# (or --outdir DIR) and check their metadata with `twine check --strict`. Extra flags go to
+# `python -m build` (e.g. --no-isolation).
 # Uses $VENV (default .venv; scripts/bootstrap.sh makes it): `build` and `twine` are in the test extra.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,8 @@ while [ $# -gt 0 ]; do
 done
 rm -rf "$outdir"
 mkdir -p "$outdir"
-"$VENV/bin/python" -m build --sdist --wheel --outdir "$outdir" ${args[@]+"${args[@]}"} .
+for project in . emulator; do
+  "$VENV/bin/python" -m build --sdist --wheel --outdir "$outdir" ${args[@]+"${args[@]}"} "$project"
+done
 "$VENV/bin/twine" check --strict "$outdir"/*
 ls -l "$outdir"

@@ -37,8 +37,8 @@ echo "==> Airflow $("$VENV/bin/python" -c 'import importlib.metadata as m; print
 
 if [ "$lint" = yes ]; then
   echo "==> ruff"
-  "$VENV/bin/ruff" check provider tests dags scripts bench examples
-  "$VENV/bin/ruff" format --check provider tests dags scripts bench examples
+  "$VENV/bin/ruff" check provider emulator tests dags scripts bench examples
+  "$VENV/bin/ruff" format --check provider emulator tests dags scripts bench examples
   echo "==> mypy"
   "$VENV/bin/mypy"
 fi

@@ -24,8 +24,8 @@ from unittest import mock
 import pytest
 
 from airflow_versions import AIRFLOW_V_3
-from huaweicloud_dcs_provider.emulator.testing import EmulatorAdmin, EmulatorProcess
-from huaweicloud_dcs_provider.retry import RetryPolicy
+from huaweicloud_dcs_emulator.testing import EmulatorAdmin, EmulatorProcess
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
 
 REPO = Path(__file__).resolve().parent.parent
 REGION = "ap-southeast-1"

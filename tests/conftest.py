@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from huaweicloud_dcs_provider.emulator.testing import (
+from huaweicloud_dcs_emulator.testing import (
     FAST_TIMINGS,
     EmulatorAdmin,
     EmulatorApiClient,

@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from huaweicloud_dcs_provider.emulator.local_redis import RedisServer
+from huaweicloud_dcs_emulator.local_redis import RedisServer
 
 
 def key_name(db: int, index: int) -> bytes:

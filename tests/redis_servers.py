@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from huaweicloud_dcs_provider.emulator.local_redis import (
+from huaweicloud_dcs_emulator.local_redis import (
     INSTALL_HINT,
     RedisServer,
     RedisServerMissing,

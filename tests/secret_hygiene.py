@@ -62,8 +62,8 @@ from typing import Any
 
 import pytest
 
-from huaweicloud_dcs_provider.emulator.local_redis import RedisServer
-from huaweicloud_dcs_provider.emulator.testing import EmulatorProcess
+from huaweicloud_dcs_emulator.local_redis import RedisServer
+from huaweicloud_dcs_emulator.testing import EmulatorProcess
 from huaweicloud_dcs_provider.exceptions import DcsError
 
 #: A truncated leak is caught down to this many leading characters.

@@ -144,9 +144,8 @@ ASSET_DAG = textwrap.dedent(
     import json
     from airflow.providers.common.compat.sdk import DAG
     from huaweicloud_dcs_provider.assets import dcs_instance_asset
-    from huaweicloud_dcs_provider.operators.migration import (
-        DcsConfigureOnlineMigrationOperator, DcsCreateOnlineMigrationTaskOperator,
-    )
+    from huaweicloud_dcs_provider.operators.lifecycle import DcsCreateOnlineMigrationTaskOperator
+    from huaweicloud_dcs_provider.operators.migration import DcsConfigureOnlineMigrationOperator
     from huaweicloud_dcs_provider.sensors.migration import DcsMigrationTaskSensor
 
     TARGET = dcs_instance_asset("TARGET_ID")

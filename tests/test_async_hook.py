@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from huaweicloud_dcs_provider.emulator.testing import EmulatorAdmin, EmulatorProcess
+from huaweicloud_dcs_emulator.testing import EmulatorAdmin, EmulatorProcess
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
+from huaweicloud_dcs_provider.api.statuses import NOT_FOUND
 from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsAuthError, DcsValidationError
 from huaweicloud_dcs_provider.hooks.dcs import DcsAsyncHook, DcsHook
-from huaweicloud_dcs_provider.retry import RetryPolicy
-from huaweicloud_dcs_provider.statuses import NOT_FOUND
 
 pytestmark = pytest.mark.integration
 

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, TaskDeferred
 
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.exceptions import DcsError
 from huaweicloud_dcs_provider.operators.migration import DcsConfigureOnlineMigrationOperator
-from huaweicloud_dcs_provider.retry import RetryPolicy
 from huaweicloud_dcs_provider.sensors.migration import DcsMigrationLagSensor, DcsMigrationTaskSensor
 from huaweicloud_dcs_provider.triggers import migration as trigger_module
 from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger

@@ -15,15 +15,19 @@ import pytest
 
 from huaweicloud_dcs_provider.exceptions import DcsError, DcsValidationError
 from huaweicloud_dcs_provider.hooks.dcs import DcsHook
-from huaweicloud_dcs_provider.operators.cutover import (
-    DcsAdmitMigrationEcsToWhitelistOperator,
+from huaweicloud_dcs_provider.operators.batch import (
     DcsBatchRestartMigrationTasksOperator,
     DcsBatchStopMigrationTasksOperator,
-    DcsExchangeInstanceIpOperator,
-    DcsMigrationPreflightOperator,
-    DcsRemoveMigrationEcsFromWhitelistOperator,
-    DcsRollbackInstanceIpOperator,
     DcsSetResumeModeOperator,
+)
+from huaweicloud_dcs_provider.operators.ip_switch import (
+    DcsExchangeInstanceIpOperator,
+    DcsRollbackInstanceIpOperator,
+)
+from huaweicloud_dcs_provider.operators.preflight import DcsMigrationPreflightOperator
+from huaweicloud_dcs_provider.operators.whitelist import (
+    DcsAdmitMigrationEcsToWhitelistOperator,
+    DcsRemoveMigrationEcsFromWhitelistOperator,
 )
 
 if TYPE_CHECKING:
@@ -359,7 +363,8 @@ def test_preflight_skips_dcs_instances_and_refuses_literal_passwords() -> None:
 
 
 def test_provider_info_lists_the_cutover_operators() -> None:
-    from huaweicloud_dcs_provider import get_provider_info
+    from huaweicloud_dcs_provider.provider_info import get_provider_info
 
     modules = [m for entry in get_provider_info()["operators"] for m in entry["python-modules"]]
-    assert "huaweicloud_dcs_provider.operators.cutover" in modules
+    for name in ("ip_switch", "whitelist", "batch", "preflight"):
+        assert f"huaweicloud_dcs_provider.operators.{name}" in modules

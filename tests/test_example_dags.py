@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from airflow_versions import AIRFLOW_V_3, AIRFLOW_V_3_1, requires_hitl
-from huaweicloud_dcs_provider.emulator.testing import (
+from huaweicloud_dcs_emulator.testing import (
     EmulatorProcess,
     random_security_token,
 )

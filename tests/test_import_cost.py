@@ -1,7 +1,7 @@
 """Parsing a DAG that uses our operators and sensors loads no HTTP stack, retry library or trigger.
 
-DAG files are parsed constantly, so the modules users import in them (``operators.migration``,
-``operators.cutover``, ``sensors.migration``) import their hooks, HTTP clients, retry policy and
+DAG files are parsed constantly, so the modules users import in them (every operator module,
+``sensors.migration``) import their hooks, HTTP clients, retry policy and
 trigger only when a task runs (``execute``, the ``hook`` property, the defer path). Checked in a
 fresh interpreter that first imports ``DAG`` (``airflow.sdk``'s on Airflow 3, through
 common-compat), as a DAG file does: the modules our import adds must not include any of the heavy
@@ -19,10 +19,10 @@ import textwrap
 import pytest
 
 from airflow_versions import AIRFLOW_V_3
+from huaweicloud_dcs_provider.provider_info import OPERATOR_MODULES
 
 DAG_MODULES = (
-    "huaweicloud_dcs_provider.operators.migration",
-    "huaweicloud_dcs_provider.operators.cutover",
+    *(f"huaweicloud_dcs_provider.operators.{name}" for name in OPERATOR_MODULES),
     "huaweicloud_dcs_provider.sensors.migration",
 )
 
@@ -36,10 +36,10 @@ HEAVY = (
     "airflow.triggers.base",
     "huaweicloud_dcs_provider.hooks",
     "huaweicloud_dcs_provider.triggers",
-    "huaweicloud_dcs_provider.transport",
-    "huaweicloud_dcs_provider.calls",
-    "huaweicloud_dcs_provider.signing",
-    "huaweicloud_dcs_provider.retry",
+    "huaweicloud_dcs_provider.api.transport",
+    "huaweicloud_dcs_provider.api.calls",
+    "huaweicloud_dcs_provider.api.signing",
+    "huaweicloud_dcs_provider.api.retry",
 )
 
 CHILD = textwrap.dedent(
@@ -51,7 +51,8 @@ CHILD = textwrap.dedent(
         __import__(name)
     if sys.argv[2] == "dag":
         import datetime
-        from huaweicloud_dcs_provider.operators import cutover as c, migration as m
+        from huaweicloud_dcs_provider.operators import batch, lifecycle as life, migration as m
+        from huaweicloud_dcs_provider.operators import ip_switch as c
         from huaweicloud_dcs_provider.sensors import migration as s
 
         with DAG("import_cost", schedule=None, start_date=datetime.datetime(2026, 1, 1)):
@@ -60,7 +61,7 @@ CHILD = textwrap.dedent(
                 resume_mode="auto", source_instance={"addrs": "10.0.0.1:6379", "password_conn_id": "r"},
                 target_instance={"id": "i"}, deferrable=True,
             )
-            m.DcsStopMigrationTaskOperator(task_id="stop", migration_task_id="t")
+            life.DcsStopMigrationTaskOperator(task_id="stop", migration_task_id="t")
             c.DcsExchangeInstanceIpOperator(task_id="exchange", migration_task_id="t")
             s.DcsMigrationTaskSensor(task_id="wait", migration_task_id="t")
             s.DcsMigrationLagSensor(task_id="lag", migration_task_id="t", max_offset=10)
@@ -111,4 +112,4 @@ def test_the_check_would_see_a_heavy_import() -> None:
     if AIRFLOW_V_3:  # Airflow 2 loads requests with ``import airflow`` itself, before the check starts
         assert "requests" in heavy
     assert "airflow.providers.http.hooks" in heavy
-    assert "huaweicloud_dcs_provider.retry" in heavy
+    assert "huaweicloud_dcs_provider.api.retry" in heavy

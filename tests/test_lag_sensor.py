@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from huaweicloud_dcs_emulator.testing import FAST_TIMINGS, EmulatorProcess
 from huaweicloud_dcs_provider import waiting
-from huaweicloud_dcs_provider.emulator.testing import FAST_TIMINGS, EmulatorProcess
+from huaweicloud_dcs_provider.api.models import MigrationStats, MigrationTask
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.hooks.dcs import DcsHook
-from huaweicloud_dcs_provider.models import MigrationStats, MigrationTask
-from huaweicloud_dcs_provider.retry import RetryPolicy
 from huaweicloud_dcs_provider.sensors.migration import DcsMigrationLagSensor
 from huaweicloud_dcs_provider.triggers import migration as trigger_module
 from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger

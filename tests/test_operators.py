@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 import time
 from types import SimpleNamespace
@@ -12,8 +13,9 @@ import pytest
 from airflow.providers.common.compat import sdk as compat_sdk
 from airflow.providers.common.compat.sdk import TaskDeferred
 
-from huaweicloud_dcs_provider.emulator.testing import EmulatorProcess
-from huaweicloud_dcs_provider.endpoints import Api
+from huaweicloud_dcs_emulator.testing import EmulatorProcess
+from huaweicloud_dcs_provider.api.endpoints import Api
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.exceptions import (
     DcsApiError,
     DcsError,
@@ -21,13 +23,12 @@ from huaweicloud_dcs_provider.exceptions import (
     DcsValidationError,
 )
 from huaweicloud_dcs_provider.links import CONSOLE_URL_XCOM_KEY, DcsMigrationTaskLink, console_url
-from huaweicloud_dcs_provider.operators.migration import (
-    DcsConfigureOnlineMigrationOperator,
+from huaweicloud_dcs_provider.operators.lifecycle import (
     DcsCreateOnlineMigrationTaskOperator,
     DcsDeleteMigrationTaskOperator,
     DcsStopMigrationTaskOperator,
 )
-from huaweicloud_dcs_provider.retry import RetryPolicy
+from huaweicloud_dcs_provider.operators.migration import DcsConfigureOnlineMigrationOperator
 
 if TYPE_CHECKING:
     from airflow_fixtures import DcsTestEnv
@@ -185,6 +186,20 @@ def test_connection_without_password_is_refused(dcs_env: DcsTestEnv, monkeypatch
     assert not dcs_env.requests(method="POST", path=CONFIGURE_POST)
 
 
+def test_configure_reads_the_task_once_before_configuring(dcs_env: DcsTestEnv) -> None:
+    """The operator decides from one read of the task; the hook does not read it again."""
+    task_id = dcs_env.create_ready_task()
+    dcs_env.admin.clear_requests()
+    configure_op(task_id, wait_for_completion=False).execute(context())
+    sent = [(r["method"], r["path"]) for r in dcs_env.requests()]
+    configure_at = [
+        i for i, (method, path) in enumerate(sent) if method == "POST" and re.search(CONFIGURE_POST, path)
+    ]
+    assert len(configure_at) == 1, sent
+    reads = [path for method, path in sent[: configure_at[0]] if method == "GET" and re.search(DETAIL, path)]
+    assert len(reads) == 1, sent
+
+
 # ------------------------------------------------------------------------------------------------
 # Configure: waiting (sync), results, XCom
 # ------------------------------------------------------------------------------------------------
@@ -267,14 +282,14 @@ def test_configure_rides_out_transient_errors_while_waiting(dcs_env: DcsTestEnv)
     task_id = dcs_env.create_ready_task()
     op = configure_op(task_id)
     op.hook.retry_policy = RetryPolicy(max_attempts=1)  # the poll loop itself must ride them out
-    configure = op.hook.configure_online_migration
+    configure = op.hook.send_configure  # what the operator sends its (checked) configure call with
 
     def configure_then_break(*args: Any, **kwargs: Any) -> Any:
         answer = configure(*args, **kwargs)
         dcs_env.admin.add_fault(method="GET", path=DETAIL, status=503, count=3)
         return answer
 
-    op.hook.configure_online_migration = configure_then_break  # type: ignore[method-assign]
+    op.hook.send_configure = configure_then_break  # type: ignore[method-assign]
     result = op.execute(context())
     assert result["status"] == "SUCCESS"
     failed = [r for r in dcs_env.requests(method="GET", path=DETAIL) if r["status"] == 503]
@@ -526,10 +541,12 @@ DAG_SCRIPT = textwrap.dedent(
     """
     import json
     from airflow.providers.common.compat.sdk import DAG
-    from huaweicloud_dcs_provider.operators.migration import (
-        DcsConfigureOnlineMigrationOperator, DcsCreateOnlineMigrationTaskOperator,
-        DcsDeleteMigrationTaskOperator, DcsStopMigrationTaskOperator,
+    from huaweicloud_dcs_provider.operators.lifecycle import (
+        DcsCreateOnlineMigrationTaskOperator,
+        DcsDeleteMigrationTaskOperator,
+        DcsStopMigrationTaskOperator,
     )
+    from huaweicloud_dcs_provider.operators.migration import DcsConfigureOnlineMigrationOperator
     from huaweicloud_dcs_provider.sensors.migration import DcsMigrationTaskSensor
 
     TASK_ID = "{{ ti.xcom_pull(task_ids='create') }}"

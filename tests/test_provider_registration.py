@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from huaweicloud_dcs_provider import get_provider_info
 from huaweicloud_dcs_provider.hooks.dcs import DcsAsyncHook, DcsHook
+from huaweicloud_dcs_provider.provider_info import get_provider_info
 
 
 def _airflow(args: list[str], tmp_path: Path) -> str:

@@ -1,4 +1,4 @@
-"""The pytest fixtures installed with the package (``huaweicloud_dcs_provider.pytest_plugin``).
+"""The pytest fixtures installed with the emulator (``huaweicloud_dcs_emulator.pytest_plugin``).
 
 * Used directly here: ``dcs_connection`` gives each test a reset emulator and an Airflow
   connection the hook finds by its default id.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from huaweicloud_dcs_provider.pytest_plugin import DcsTestConnection
+from huaweicloud_dcs_emulator.pytest_plugin import DcsTestConnection
 
 pytest_plugins = ["pytester"]
 

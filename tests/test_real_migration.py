@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from huaweicloud_dcs_provider.emulator.testing import FAST_TIMINGS, EmulatorProcess
+from huaweicloud_dcs_emulator.testing import FAST_TIMINGS, EmulatorProcess
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.exceptions import DcsMigrationFailedError
 from huaweicloud_dcs_provider.hooks.dcs import DcsHook
-from huaweicloud_dcs_provider.retry import RetryPolicy
 from redis_data import assert_same_data, databases, key_name, populate, write_value
 
 if TYPE_CHECKING:
@@ -408,12 +408,10 @@ def test_simulate_only_emulator_never_touches_local_redis(
 
 
 def test_engine_choice_channel_parsing_and_ttls() -> None:
-    from huaweicloud_dcs_provider.emulator.engine import Method, MigrationSpec, RedisEndpoint
-    from huaweicloud_dcs_provider.emulator.redis_engine import (
-        parse_keyspace_channel,
-        restore_ttl,
-        runs_on_local_redis,
-    )
+    from huaweicloud_dcs_emulator.engines.auto import runs_on_local_redis
+    from huaweicloud_dcs_emulator.engines.keyspace_events import parse_keyspace_channel
+    from huaweicloud_dcs_emulator.engines.protocol import Method, MigrationSpec, RedisEndpoint
+    from huaweicloud_dcs_emulator.engines.redis_scripts import restore_ttl
 
     def spec(source: RedisEndpoint, target: RedisEndpoint) -> MigrationSpec:
         return MigrationSpec(task_id="t", method=Method.FULL, source=source, target=target)
@@ -435,10 +433,10 @@ def test_error_texts_name_side_address_cause_and_never_the_password() -> None:
     from redis.exceptions import AuthenticationError, ResponseError
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from huaweicloud_dcs_provider.emulator.engine import RedisEndpoint
-    from huaweicloud_dcs_provider.emulator.redis_engine import _Side
+    from huaweicloud_dcs_emulator.engines.protocol import RedisEndpoint
+    from huaweicloud_dcs_emulator.engines.redis_side import RedisSide
 
-    side = _Side(RedisEndpoint("target", addrs="127.0.0.1:6380", password="pw-123"))
+    side = RedisSide(RedisEndpoint("target", addrs="127.0.0.1:6380", password="pw-123"))
     refused = RedisConnectionError("Error 111 connecting to 127.0.0.1:6380.")
     refused.__context__ = ConnectionRefusedError(111, "Connect call failed")
     assert side.describe(refused, "connecting") == (

@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 
 from airflow_versions import requires_hitl
-from huaweicloud_dcs_provider.emulator.local_redis import RedisServer
-from huaweicloud_dcs_provider.emulator.testing import EmulatorProcess
+from huaweicloud_dcs_emulator.local_redis import RedisServer
+from huaweicloud_dcs_emulator.testing import EmulatorProcess
 from redis_data import assert_same_data, populate
 
 pytest_plugins = ["redis_servers"]

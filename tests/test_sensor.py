@@ -14,8 +14,8 @@ import pytest
 from airflow.exceptions import AirflowRescheduleException
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
 
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.exceptions import DcsError, DcsMigrationFailedError
-from huaweicloud_dcs_provider.retry import RetryPolicy
 from huaweicloud_dcs_provider.sensors.migration import DcsMigrationTaskSensor
 from huaweicloud_dcs_provider.triggers import migration as trigger_module
 from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger

@@ -1,4 +1,4 @@
-"""Unit tests of the pure SDK-HMAC-SHA256 functions in ``huaweicloud_dcs_provider.signing``.
+"""Unit tests of the pure SDK-HMAC-SHA256 functions in ``huaweicloud_dcs_provider.api.signing``.
 
 Every expectation here is written out by hand from the algorithm in the reference
 (``dcs-api.md`` section 7), not computed with the module under test. The comparison with the
@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from huaweicloud_dcs_provider.signing import (
+from huaweicloud_dcs_provider.api.signing import (
     CONTENT_SHA256_HEADER,
     EMPTY_BODY_SHA256,
     Credentials,

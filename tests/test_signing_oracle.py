@@ -49,7 +49,7 @@ from huaweicloudsdkcore.signer.signer import Signer
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from huaweicloud_dcs_provider.signing import (
+from huaweicloud_dcs_provider.api.signing import (
     Credentials,
     SignedRequest,
     canonical_query_string,
@@ -308,7 +308,7 @@ def _sdk_query(pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
 
 
 def our_sign(req: GeneratedRequest) -> SignedRequest:
-    """Sign with ``huaweicloud_dcs_provider.signing.sign``."""
+    """Sign with ``huaweicloud_dcs_provider.api.signing.sign``."""
     headers = dict(req.headers)
     if req.date_header:
         headers[req.date_header] = req.sdk_date

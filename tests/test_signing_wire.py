@@ -31,7 +31,7 @@ import yarl
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 
-from huaweicloud_dcs_provider.signing import (
+from huaweicloud_dcs_provider.api.signing import (
     Credentials,
     RequestsSigner,
     canonical_query_string,

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from huaweicloud_dcs_provider import statuses, waiting
+from huaweicloud_dcs_provider import waiting
+from huaweicloud_dcs_provider.api import statuses, validation
+from huaweicloud_dcs_provider.api.models import MigrationLog, MigrationStats, MigrationTask
+from huaweicloud_dcs_provider.api.statuses import TaskStatus
 from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsAuthError, DcsError, DcsMigrationFailedError
-from huaweicloud_dcs_provider.models import MigrationLog, MigrationStats, MigrationTask
-from huaweicloud_dcs_provider.statuses import TaskStatus
 from huaweicloud_dcs_provider.waiting import EventStatus, Verdict, WaitTracker, judge
 
 TASK = "0b6b7d1c-1234-4abc-8def-1234567890ab"
@@ -180,13 +181,13 @@ def test_tracker_progress_is_logged(caplog: pytest.LogCaptureFixture) -> None:
 def test_tracker_deadline_and_sleep() -> None:
     clock = Clock()
     t = tracker(deadline=clock.now + 10, clock=clock)
-    assert not t.deadline_passed()
-    assert t.sleep_seconds(30) == 10
-    assert t.sleep_seconds(4) == 4
+    assert not t.timer.passed()
+    assert t.timer.pause(30) == 10
+    assert t.timer.pause(4) == 4
     clock.now += 10
-    assert t.deadline_passed()
-    assert t.sleep_seconds(30) == 0
-    assert tracker().sleep_seconds(30) == 30  # no deadline
+    assert t.timer.passed()
+    assert t.timer.pause(30) == 0
+    assert tracker().timer.pause(30) == 30  # no deadline
 
 
 def test_tracker_final_read_in_progress_is_timeout_but_reached_is_success() -> None:
@@ -328,12 +329,12 @@ def test_human_duration(seconds: float, text: str) -> None:
 
 
 def test_to_seconds() -> None:
-    assert waiting.to_seconds("x", timedelta(minutes=2)) == 120
-    assert waiting.to_seconds("x", 5) == 5.0
-    assert waiting.to_optional_seconds("x", None) is None
-    for bad in (0, -1, True, "10"):
+    assert validation.seconds("x", timedelta(minutes=2)) == 120
+    assert validation.seconds("x", 5) == 5.0
+    assert validation.optional_seconds("x", None) is None
+    for bad in (0, -1, True, "10", float("inf"), float("nan"), 10**400):
         with pytest.raises(ValueError, match="x must be"):
-            waiting.to_seconds("x", bad)  # type: ignore[arg-type]
+            validation.seconds("x", bad)  # type: ignore[arg-type]
 
 
 def test_framework_timeout_is_beyond_the_deadline() -> None:

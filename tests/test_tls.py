@@ -30,12 +30,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from huaweicloud_dcs_emulator import __main__ as emulator_cli
+from huaweicloud_dcs_emulator.testing import FAST_TIMINGS, EmulatorProcess, TlsFiles
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.connection import DcsConnectionSettings
-from huaweicloud_dcs_provider.emulator import __main__ as emulator_cli
-from huaweicloud_dcs_provider.emulator.testing import FAST_TIMINGS, EmulatorProcess, TlsFiles
 from huaweicloud_dcs_provider.exceptions import DcsConnectionError, DcsTlsError, DcsValidationError
 from huaweicloud_dcs_provider.hooks.dcs import DcsAsyncHook, DcsHook
-from huaweicloud_dcs_provider.retry import RetryPolicy
 from reliability import figures
 
 pytestmark = pytest.mark.integration

@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
-from huaweicloud_dcs_provider import calls
-from huaweicloud_dcs_provider.emulator.testing import EmulatorAdmin, EmulatorProcess
+from huaweicloud_dcs_emulator.testing import EmulatorAdmin, EmulatorProcess
+from huaweicloud_dcs_provider.api import calls
+from huaweicloud_dcs_provider.api.retry import RetryPolicy, is_ambiguous, is_retryable
+from huaweicloud_dcs_provider.api.transport import read_response
 from huaweicloud_dcs_provider.exceptions import (
     DcsApiError,
     DcsAuthError,
@@ -24,8 +26,6 @@ from huaweicloud_dcs_provider.exceptions import (
     DcsConnectionError,
     DcsResponseError,
 )
-from huaweicloud_dcs_provider.retry import RetryPolicy, is_ambiguous, is_retryable
-from huaweicloud_dcs_provider.transport import read_response
 
 TASK_ID = "5e0c5c3b-7d4e-4b1a-9c0b-1234567890ab"
 HTML_PAGE = (
@@ -131,7 +131,7 @@ def test_a_secret_echoed_by_an_error_is_redacted() -> None:
         source_instance={"addrs": "127.0.0.1:6379", "password": "redis-Pass-123"},
         target_instance={"addrs": "127.0.0.1:6380"},
     )
-    from huaweicloud_dcs_provider.redaction import secrets_in
+    from huaweicloud_dcs_provider.api.redaction import secrets_in
 
     body = b'{"error_code": "DCS.4000", "error_msg": "bad password redis-Pass-123 for s3cr3t-SK"}'
     with pytest.raises(DcsApiError) as info:

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from huaweicloud_dcs_provider import waiting
-from huaweicloud_dcs_provider.models import MigrationLog, MigrationTask
-from huaweicloud_dcs_provider.retry import RetryPolicy
+from huaweicloud_dcs_provider.api.models import MigrationLog, MigrationTask
+from huaweicloud_dcs_provider.api.plan import drive_async
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
+from huaweicloud_dcs_provider.api.transport import Call
 from huaweicloud_dcs_provider.triggers import migration as trigger_module
 from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger
 
@@ -381,6 +383,21 @@ class FakeAsyncHook:
 
     async def list_migration_task_logs(self, task_id: str, **_: Any) -> list[MigrationLog]:
         return self.logs
+
+    async def execute_call(self, call: Call[Any]) -> Any:
+        """The calls a trigger's plan sends, answered by the scripted methods above."""
+        task_id = call.path_params["task_id"]
+        if call.operation == "show_task":
+            return await self.get_migration_task(task_id)
+        if call.operation == "show_task_stats":
+            return await self.get_migration_task_stats(task_id)
+        if call.operation == "list_task_logs":
+            logs = await self.list_migration_task_logs(task_id)
+            return len(logs), logs
+        raise AssertionError(f"the trigger sent an unexpected call: {call.operation}")
+
+    async def run_plan(self, plan: Any) -> Any:
+        return await drive_async(plan, self.execute_call)
 
 
 @pytest.fixture

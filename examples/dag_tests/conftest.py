@@ -2,7 +2,7 @@
 
 ``dag.test()`` needs an Airflow metadata DB: this makes a throw-away Airflow home (SQLite) before
 Airflow is imported and migrates its DB once per session. The emulator and the connection to it
-come from the fixtures installed with the provider (``dcs_connection``).
+come from the fixtures installed with the emulator (``dcs_connection``; the provider's ``testing`` extra).
 """
 
 import os

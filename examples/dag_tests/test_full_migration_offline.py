@@ -1,6 +1,6 @@
 """A DAG author's test: the full-migration DAG, run offline with ``dag.test()``.
 
-The ``dcs_connection`` fixture (installed with the provider) starts the DCS emulator once per
+The ``dcs_connection`` fixture (installed with the emulator) starts the DCS emulator once per
 session, resets it for this test and points ``huaweicloud_dcs_default`` at it.
 """
 

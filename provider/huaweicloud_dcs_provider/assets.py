@@ -27,8 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from huaweicloud_dcs_provider.api.validation import is_literal, safe_id
 from huaweicloud_dcs_provider.exceptions import DcsValidationError
-from huaweicloud_dcs_provider.validation import is_literal, safe_id
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult

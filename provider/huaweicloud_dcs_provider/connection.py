@@ -26,8 +26,8 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
+from huaweicloud_dcs_provider.api.signing import Credentials
 from huaweicloud_dcs_provider.exceptions import DcsValidationError
-from huaweicloud_dcs_provider.signing import Credentials
 
 DEFAULT_ENDPOINT_TEMPLATE = "https://dcs.{region}.myhuaweicloud.com"
 DEFAULT_CONNECT_TIMEOUT = 10.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from huaweicloud_dcs_provider._compat import AirflowException, AirflowFailException
+from huaweicloud_dcs_provider.compat import AirflowException, AirflowFailException
 
 #: DCS error code returned (with HTTP 400) for a migration task that does not exist.
 TASK_NOT_FOUND_CODE = "DCS.4133"

@@ -11,10 +11,10 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from huaweicloud_dcs_provider._compat import BaseOperatorLink
+from huaweicloud_dcs_provider.compat import BaseOperatorLink
 
 if TYPE_CHECKING:
-    from huaweicloud_dcs_provider._compat import Context
+    from huaweicloud_dcs_provider.compat import Context
 
 #: XCom key of the console URL (also read by the Airflow UI for the extra link).
 CONSOLE_URL_XCOM_KEY = "dcs_console_url"

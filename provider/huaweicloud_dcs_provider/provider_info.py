@@ -11,6 +11,8 @@ from typing import Any
 from huaweicloud_dcs_provider import CONN_TYPE, __version__
 
 HOOK_NAME = "Huawei Cloud DCS"
+#: The operator modules (``huaweicloud_dcs_provider.operators.<name>``).
+OPERATOR_MODULES = ("migration", "lifecycle", "ip_switch", "whitelist", "batch", "preflight")
 
 #: Extra fields of the connection form (Airflow 3.2+ declarative form, JSON-schema typed).
 CONN_FIELDS: dict[str, dict[str, Any]] = {
@@ -80,10 +82,7 @@ PROVIDER_INFO: dict[str, Any] = {
     "operators": [
         {
             "integration-name": HOOK_NAME,
-            "python-modules": [
-                "huaweicloud_dcs_provider.operators.migration",
-                "huaweicloud_dcs_provider.operators.cutover",
-            ],
+            "python-modules": [f"huaweicloud_dcs_provider.operators.{name}" for name in OPERATOR_MODULES],
         },
     ],
     "sensors": [
@@ -106,3 +105,8 @@ PROVIDER_INFO: dict[str, Any] = {
         }
     ],
 }
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point."""
+    return PROVIDER_INFO

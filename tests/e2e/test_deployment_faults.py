@@ -28,8 +28,8 @@ import pytest
 
 from airflow_versions import requires_airflow3_deployment
 from e2e.airflow_stack import AirflowStack
-from huaweicloud_dcs_provider.emulator.testing import EmulatorAdmin, EmulatorProcess
-from huaweicloud_dcs_provider.endpoints import Api
+from huaweicloud_dcs_emulator.testing import EmulatorAdmin, EmulatorProcess
+from huaweicloud_dcs_provider.api.endpoints import Api
 from reliability import figures
 
 pytestmark = [

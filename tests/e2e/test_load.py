@@ -33,8 +33,8 @@ import pytest
 
 from airflow_versions import requires_airflow3_deployment
 from e2e.airflow_stack import AirflowStack
-from huaweicloud_dcs_provider.emulator.testing import EmulatorApiClient, EmulatorProcess
-from huaweicloud_dcs_provider.endpoints import Api
+from huaweicloud_dcs_emulator.testing import EmulatorApiClient, EmulatorProcess
+from huaweicloud_dcs_provider.api.endpoints import Api
 from reliability import figures
 
 #: Mapped migrations: ``--load-migrations`` / ``$DCS_LOAD_MIGRATIONS`` (tests/conftest.py), else 20.

@@ -53,8 +53,8 @@ import pytest
 
 from airflow_versions import requires_airflow3_deployment
 from e2e.airflow_stack import COMPONENTS, AirflowStack, TriggerRow, tail
-from huaweicloud_dcs_provider.emulator.local_redis import RedisServer, key_counts
-from huaweicloud_dcs_provider.emulator.testing import (
+from huaweicloud_dcs_emulator.local_redis import RedisServer, key_counts
+from huaweicloud_dcs_emulator.testing import (
     EmulatorAdmin,
     EmulatorProcess,
     random_security_token,

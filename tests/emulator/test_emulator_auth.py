@@ -12,14 +12,13 @@ import pytest
 import requests
 import yarl
 
-from huaweicloud_dcs_provider import signing
-from huaweicloud_dcs_provider.emulator.testing import (
+from huaweicloud_dcs_emulator import routes, signature, signer
+from huaweicloud_dcs_emulator.testing import (
     FAST_TIMINGS,
     EmulatorApiClient,
     EmulatorProcess,
     random_security_token,
 )
-from huaweicloud_dcs_provider.endpoints import Api
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +29,7 @@ def _error(response: requests.Response) -> dict[str, str]:
 
 
 def test_good_signature_is_accepted(emulator_api: EmulatorApiClient) -> None:
-    response = emulator_api.call(Api.LIST_TASKS, query={"offset": 0, "limit": 10})
+    response = emulator_api.call(routes.LIST_TASKS, query={"offset": 0, "limit": 10})
     assert response.status_code == 200
     assert response.json() == {"count": 0, "migration_tasks": []}
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-Id"])
@@ -38,13 +37,13 @@ def test_good_signature_is_accepted(emulator_api: EmulatorApiClient) -> None:
 
 def test_special_characters_in_query_are_verified(emulator_api: EmulatorApiClient) -> None:
     name = "a b/c+d=e&f~g*ü"
-    response = emulator_api.call(Api.LIST_TASKS, query=[("name", name), ("limit", "5"), ("offset", "")])
+    response = emulator_api.call(routes.LIST_TASKS, query=[("name", name), ("limit", "5"), ("offset", "")])
     assert response.status_code == 200, response.text
 
 
 def test_wrong_secret_key_is_rejected(emulator: EmulatorProcess, emulator_api: EmulatorApiClient) -> None:
-    bad = signing.Credentials(emulator.access_key, "not-the-secret")
-    response = emulator_api.call(Api.LIST_TASKS, credentials=bad)
+    bad = signer.Credentials(emulator.access_key, "not-the-secret")
+    response = emulator_api.call(routes.LIST_TASKS, credentials=bad)
     assert response.status_code == 401
     body = _error(response)
     assert body["error_code"] == "APIGW.0301"
@@ -55,7 +54,7 @@ def test_wrong_secret_key_is_rejected(emulator: EmulatorProcess, emulator_api: E
 
 
 def test_unknown_access_key_is_rejected(emulator_api: EmulatorApiClient) -> None:
-    response = emulator_api.call(Api.LIST_TASKS, credentials=signing.Credentials("UNKNOWNAK", "x"))
+    response = emulator_api.call(routes.LIST_TASKS, credentials=signer.Credentials("UNKNOWNAK", "x"))
     assert response.status_code == 401
     assert "ak not exist" in _error(response)["error_msg"]
 
@@ -69,8 +68,8 @@ def test_missing_authorization_is_rejected(
 
 
 def test_tampered_query_is_rejected(emulator_api: EmulatorApiClient) -> None:
-    prepared = emulator_api.prepare(Api.LIST_TASKS, query={"limit": 5})
-    tampered = signing.PreparedAsyncRequest(
+    prepared = emulator_api.prepare(routes.LIST_TASKS, query={"limit": 5})
+    tampered = signer.PreparedRequest(
         prepared.method, prepared.url.replace("limit=5", "limit=6"), prepared.headers, prepared.body
     )
     assert emulator_api.send(prepared).status_code == 200
@@ -79,46 +78,46 @@ def test_tampered_query_is_rejected(emulator_api: EmulatorApiClient) -> None:
 
 def test_tampered_body_is_rejected(emulator_api: EmulatorApiClient) -> None:
     body = {"name": "t", "vpc_id": "v", "subnet_id": "s", "security_group_id": "g"}
-    prepared = emulator_api.prepare(Api.CREATE_ONLINE_TASK, body=body)
-    tampered = signing.PreparedAsyncRequest(
+    prepared = emulator_api.prepare(routes.CREATE_ONLINE_TASK, body=body)
+    tampered = signer.PreparedRequest(
         prepared.method, prepared.url, prepared.headers, json.dumps(dict(body, name="u")).encode()
     )
     response = emulator_api.send(tampered)
     assert response.status_code == 401
-    listing = emulator_api.call(Api.LIST_TASKS).json()
+    listing = emulator_api.call(routes.LIST_TASKS).json()
     assert listing["count"] == 0, "a rejected request must have no side effect"
 
 
 def test_expired_date_is_rejected(emulator_api: EmulatorApiClient) -> None:
-    old = signing.format_sdk_date(datetime.now(UTC) - timedelta(minutes=20))
-    response = emulator_api.call(Api.LIST_TASKS, sdk_date=old)
+    old = signature.format_sdk_date(datetime.now(UTC) - timedelta(minutes=20))
+    response = emulator_api.call(routes.LIST_TASKS, sdk_date=old)
     assert response.status_code == 401
     assert "signature expired" in _error(response)["error_msg"]
-    within = signing.format_sdk_date(datetime.now(UTC) - timedelta(minutes=10))
-    assert emulator_api.call(Api.LIST_TASKS, sdk_date=within).status_code == 200
+    within = signature.format_sdk_date(datetime.now(UTC) - timedelta(minutes=10))
+    assert emulator_api.call(routes.LIST_TASKS, sdk_date=within).status_code == 200
 
 
 def test_missing_signed_header_is_rejected(emulator_api: EmulatorApiClient) -> None:
-    prepared = emulator_api.prepare(Api.LIST_TASKS, headers={"X-Custom": "yes"})
+    prepared = emulator_api.prepare(routes.LIST_TASKS, headers={"X-Custom": "yes"})
     assert "x-custom" in prepared.headers["Authorization"]
     headers = {k: v for k, v in prepared.headers.items() if k != "X-Custom"}
-    response = emulator_api.send(signing.PreparedAsyncRequest(prepared.method, prepared.url, headers, None))
+    response = emulator_api.send(signer.PreparedRequest(prepared.method, prepared.url, headers, None))
     assert response.status_code == 401
     assert "x-custom" in _error(response)["error_msg"]
 
 
 def test_tampered_signed_header_is_rejected(emulator_api: EmulatorApiClient) -> None:
-    prepared = emulator_api.prepare(Api.LIST_TASKS)
+    prepared = emulator_api.prepare(routes.LIST_TASKS)
     headers = dict(prepared.headers, **{"User-Agent": "someone-else"})
-    response = emulator_api.send(signing.PreparedAsyncRequest(prepared.method, prepared.url, headers, None))
+    response = emulator_api.send(signer.PreparedRequest(prepared.method, prepared.url, headers, None))
     assert response.status_code == 401
 
 
 def test_wrong_project_is_rejected(emulator_api: EmulatorApiClient) -> None:
-    response = emulator_api.call(Api.LIST_TASKS, project_id="0" * 32)
+    response = emulator_api.call(routes.LIST_TASKS, project_id="0" * 32)
     assert response.status_code == 401
     assert _error(response)["error_code"] == "DCS.1004"
-    mismatch = emulator_api.call(Api.LIST_TASKS, headers={"X-Project-Id": "1" * 32})
+    mismatch = emulator_api.call(routes.LIST_TASKS, headers={"X-Project-Id": "1" * 32})
     assert mismatch.status_code == 401
     assert _error(mismatch)["error_code"] == "DCS.1004"
 
@@ -136,25 +135,25 @@ async def test_aiohttp_client_requests_are_accepted(
     body = json.dumps(
         {"name": "via aiohttp", "vpc_id": "v", "subnet_id": "s", "security_group_id": "g"}
     ).encode()
-    prepared = signing.prepare_signed(
+    prepared = signer.prepare_signed(
         method="POST",
         base_url=emulator.base_url,
-        path=Api.CREATE_ONLINE_TASK.render(emulator.project_id),
+        path=routes.render(routes.CREATE_ONLINE_TASK, emulator.project_id),
         query=None,
         headers={"Content-Type": "application/json;charset=utf-8", "X-Project-Id": emulator.project_id},
         body=body,
         credentials=emulator.credentials(),
-        sdk_date=signing.now_sdk_date(),
+        sdk_date=signature.now_sdk_date(),
     )
-    listed = signing.prepare_signed(
+    listed = signer.prepare_signed(
         method="GET",
         base_url=emulator.base_url,
-        path=Api.LIST_TASKS.render(emulator.project_id),
+        path=routes.render(routes.LIST_TASKS, emulator.project_id),
         query=[("name", "via aiohttp"), ("limit", 1)],
         headers={"Content-Type": "application/json"},
         body=None,
         credentials=emulator.credentials(),
-        sdk_date=signing.now_sdk_date(),
+        sdk_date=signature.now_sdk_date(),
     )
     async with aiohttp.ClientSession() as session:
         async with session.request(
@@ -182,27 +181,28 @@ def token_emulator() -> Iterator[EmulatorProcess]:
 
 def test_security_token_mode(token_emulator: EmulatorProcess) -> None:
     api = token_emulator.api()
-    good = api.call(Api.LIST_TASKS)
+    good = api.call(routes.LIST_TASKS)
     assert good.status_code == 200, good.text
     assert "x-security-token" in good.request.headers["Authorization"]
 
     no_token = api.call(
-        Api.LIST_TASKS, credentials=signing.Credentials(token_emulator.access_key, token_emulator.secret_key)
+        routes.LIST_TASKS,
+        credentials=signer.Credentials(token_emulator.access_key, token_emulator.secret_key),
     )
     assert no_token.status_code == 401
     assert "X-Security-Token" in no_token.json()["error_msg"]
 
-    wrong = signing.Credentials(token_emulator.access_key, token_emulator.secret_key, "another-token")
-    assert api.call(Api.LIST_TASKS, credentials=wrong).status_code == 401
+    wrong = signer.Credentials(token_emulator.access_key, token_emulator.secret_key, "another-token")
+    assert api.call(routes.LIST_TASKS, credentials=wrong).status_code == 401
 
 
 def test_unsigned_token_is_rejected(token_emulator: EmulatorProcess) -> None:
     api = token_emulator.api()
-    plain = signing.Credentials(token_emulator.access_key, token_emulator.secret_key)
-    prepared = api.prepare(Api.LIST_TASKS, credentials=plain)
+    plain = signer.Credentials(token_emulator.access_key, token_emulator.secret_key)
+    prepared = api.prepare(routes.LIST_TASKS, credentials=plain)
     assert token_emulator.security_token is not None
     headers = dict(prepared.headers, **{"X-Security-Token": token_emulator.security_token})
-    response = api.send(signing.PreparedAsyncRequest(prepared.method, prepared.url, headers, None))
+    response = api.send(signer.PreparedRequest(prepared.method, prepared.url, headers, None))
     assert response.status_code == 401
     assert "must be signed" in response.json()["error_msg"]
 
@@ -210,6 +210,6 @@ def test_unsigned_token_is_rejected(token_emulator: EmulatorProcess) -> None:
 def test_token_sent_to_permanent_credentials_is_rejected(
     emulator: EmulatorProcess, emulator_api: EmulatorApiClient
 ) -> None:
-    creds = signing.Credentials(emulator.access_key, emulator.secret_key, "unexpected")
-    response = emulator_api.call(Api.LIST_TASKS, credentials=creds)
+    creds = signer.Credentials(emulator.access_key, emulator.secret_key, "unexpected")
+    response = emulator_api.call(routes.LIST_TASKS, credentials=creds)
     assert response.status_code == 401

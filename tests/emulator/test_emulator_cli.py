@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from huaweicloud_dcs_provider import signing
-from huaweicloud_dcs_provider.emulator.testing import EmulatorApiClient, EmulatorProcess
-from huaweicloud_dcs_provider.endpoints import Api
+from huaweicloud_dcs_emulator import routes, signer
+from huaweicloud_dcs_emulator.testing import EmulatorApiClient, EmulatorProcess
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +29,7 @@ def test_generated_credentials_go_to_the_connection_file_only(tmp_path: Path) ->
         [
             sys.executable,
             "-m",
-            "huaweicloud_dcs_provider.emulator",
+            "huaweicloud_dcs_emulator",
             "--host",
             "127.0.0.1",
             "--port",
@@ -59,10 +58,10 @@ def test_generated_credentials_go_to_the_connection_file_only(tmp_path: Path) ->
         assert set(document["extra"]) == {"project_id"}
         api = EmulatorApiClient(
             document["host"],
-            signing.Credentials(document["login"], document["password"]),
+            signer.Credentials(document["login"], document["password"]),
             document["extra"]["project_id"],
         )
-        assert api.call(Api.LIST_TASKS).status_code == 200
+        assert api.call(routes.LIST_TASKS).status_code == 200
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=10)
@@ -76,7 +75,7 @@ def test_generated_credentials_go_to_the_connection_file_only(tmp_path: Path) ->
 def test_half_credentials_are_refused() -> None:
     env = dict(_env_without_credentials(), DCS_EMULATOR_ACCESS_KEY="AK")
     result = subprocess.run(
-        [sys.executable, "-m", "huaweicloud_dcs_provider.emulator", "--port", "0"],
+        [sys.executable, "-m", "huaweicloud_dcs_emulator", "--port", "0"],
         env=env,
         capture_output=True,
         timeout=30,

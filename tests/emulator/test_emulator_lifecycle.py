@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from huaweicloud_dcs_provider.emulator.testing import EmulatorAdmin, EmulatorApiClient
-from huaweicloud_dcs_provider.endpoints import Api
+from huaweicloud_dcs_emulator import routes
+from huaweicloud_dcs_emulator.testing import EmulatorAdmin, EmulatorApiClient
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ def configure_body(method: str = "full_amount_migration", **overrides: Any) -> d
 
 
 def create_task(api: EmulatorApiClient, name: str = "mig") -> str:
-    response = api.call(Api.CREATE_ONLINE_TASK, body=dict(CREATE_BODY, name=name))
+    response = api.call(routes.CREATE_ONLINE_TASK, body=dict(CREATE_BODY, name=name))
     assert response.status_code == 200, response.text
     task_id: str = response.json()["instance_id"]
     return task_id
@@ -42,14 +42,14 @@ def running_task(api: EmulatorApiClient, name: str = "mig") -> str:
 
 
 def configure(api: EmulatorApiClient, task_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = api.call(Api.CONFIGURE_ONLINE_TASK, path_params={"task_id": task_id}, body=body)
+    response = api.call(routes.CONFIGURE_ONLINE_TASK, path_params={"task_id": task_id}, body=body)
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
 
 
 def stats(api: EmulatorApiClient, task_id: str) -> dict[str, Any]:
-    response = api.call(Api.SHOW_TASK_STATS, path_params={"task_id": task_id})
+    response = api.call(routes.SHOW_TASK_STATS, path_params={"task_id": task_id})
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
@@ -61,23 +61,23 @@ def error_code(response: Any) -> str:
 
 
 def test_create_job_and_creating_phase(emulator_api: EmulatorApiClient) -> None:
-    response = emulator_api.call(Api.CREATE_ONLINE_TASK, body=CREATE_BODY)
+    response = emulator_api.call(routes.CREATE_ONLINE_TASK, body=CREATE_BODY)
     body = response.json()
     assert set(body) == {"instance_id", "job_id"}
     task_id, job_id = body["instance_id"], body["job_id"]
     assert emulator_api.detail(task_id)["status"] == "CREATING"
-    job = emulator_api.call(Api.SHOW_JOB, path_params={"job_id": job_id}).json()
+    job = emulator_api.call(routes.SHOW_JOB, path_params={"job_id": job_id}).json()
     assert job["status"] in ("INIT", "RUNNING")
     assert job["begin_time"].isdigit()
     assert job["end_time"] == ""
     # Configuring while CREATING is refused.
     early = emulator_api.call(
-        Api.CONFIGURE_ONLINE_TASK, path_params={"task_id": task_id}, body=configure_body()
+        routes.CONFIGURE_ONLINE_TASK, path_params={"task_id": task_id}, body=configure_body()
     )
     assert early.status_code == 400
     assert error_code(early) == "DCS.4957"
     emulator_api.wait_for_status(task_id, "RUNNING")
-    job = emulator_api.call(Api.SHOW_JOB, path_params={"job_id": job_id}).json()
+    job = emulator_api.call(routes.SHOW_JOB, path_params={"job_id": job_id}).json()
     assert job["status"] == "SUCCESS"
     assert int(job["end_time"]) >= int(job["begin_time"])
 
@@ -123,14 +123,14 @@ def test_full_migration_lifecycle(emulator_api: EmulatorApiClient) -> None:
     assert int(final["target_dbsize"]) == final["source_dbsize"]
 
     logs = emulator_api.call(
-        Api.LIST_TASK_LOGS, path_params={"task_id": task_id}, query={"limit": 100}
+        routes.LIST_TASK_LOGS, path_params={"task_id": task_id}, query={"limit": 100}
     ).json()
     messages = [entry["message"] for entry in logs["migration_logs"]]
     assert logs["log_num"] == len(messages) >= 4
     assert any("Full migration finished" in m for m in messages)
     assert not any("source-secret" in m for m in messages)
     page = emulator_api.call(
-        Api.LIST_TASK_LOGS, path_params={"task_id": task_id}, query={"offset": 1, "limit": 2}
+        routes.LIST_TASK_LOGS, path_params={"task_id": task_id}, query={"offset": 1, "limit": 2}
     ).json()
     assert [e["message"] for e in page["migration_logs"]] == messages[1:3]
 
@@ -155,58 +155,60 @@ def test_incremental_migration_exchange_stop_restart(
 
     # IP switch and rollback.
     exchange = emulator_api.call(
-        Api.EXCHANGE_IP,
+        routes.EXCHANGE_IP,
         path_params={"task_id": task_id},
         body={"exchanged_ip": ["192.168.0.10"], "is_exchange_domain": False},
     )
     assert exchange.status_code == 204
     assert emulator_api.detail(task_id)["task_status"] == "EXCHANGING"
     again = emulator_api.call(
-        Api.EXCHANGE_IP,
+        routes.EXCHANGE_IP,
         path_params={"task_id": task_id},
         body={"exchanged_ip": ["192.168.0.10"], "is_exchange_domain": False},
     )
     assert again.status_code == 400
     time.sleep(0.4)
     assert emulator_api.detail(task_id)["task_status"] == "EXCHANGE_SUCCESS"
-    assert emulator_api.call(Api.ROLLBACK_IP, path_params={"task_id": task_id}).status_code == 204
+    assert emulator_api.call(routes.ROLLBACK_IP, path_params={"task_id": task_id}).status_code == 204
     time.sleep(0.4)
     assert emulator_api.detail(task_id)["task_status"] == "ROLLBACK_SUCCESS"
 
     # Stop.
-    stopped = emulator_api.call(Api.STOP_TASK, path_params={"task_id": task_id})
+    stopped = emulator_api.call(routes.STOP_TASK, path_params={"task_id": task_id})
     assert stopped.status_code == 200
     assert stopped.json()["status"] == "TERMINATING"
     assert stopped.json()["task_id"] == task_id
     emulator_api.wait_for_status(task_id, "TERMINATED")
     assert stats(emulator_api, task_id)["is_migrating"] is False
-    twice = emulator_api.call(Api.STOP_TASK, path_params={"task_id": task_id})
+    twice = emulator_api.call(routes.STOP_TASK, path_params={"task_id": task_id})
     assert twice.status_code == 400
     assert error_code(twice) == "DCS.4957"
 
     # Restart.
-    restart = emulator_api.call(Api.BATCH_RESTART_TASKS, body={"migration_tasks": [task_id]}).json()
+    restart = emulator_api.call(routes.BATCH_RESTART_TASKS, body={"migration_tasks": [task_id]}).json()
     assert restart["migration_tasks"][0]["result"] == "success"
     assert emulator_api.detail(task_id)["status"] == "FULLMIGRATING"
     emulator_api.wait_for_status(task_id, "INCRMIGEATING")
-    bad = emulator_api.call(Api.BATCH_RESTART_TASKS, body={"migration_tasks": [task_id]}).json()
+    bad = emulator_api.call(routes.BATCH_RESTART_TASKS, body={"migration_tasks": [task_id]}).json()
     assert bad["migration_tasks"][0]["result"] == "failed"
     assert bad["migration_tasks"][0]["error_code"] == "DCS.4957"
 
 
 def test_sync_stop_and_batch_stop(emulator_api: EmulatorApiClient) -> None:
     first, second = running_task(emulator_api, "a"), running_task(emulator_api, "b")
-    refused = emulator_api.call(Api.STOP_TASK_SYNC, path_params={"task_id": first})
+    refused = emulator_api.call(routes.STOP_TASK_SYNC, path_params={"task_id": first})
     assert refused.status_code == 400
     assert error_code(refused) == "DCS.4957"
     configure(emulator_api, first, configure_body("incremental_migration"))
     configure(emulator_api, second, configure_body("incremental_migration"))
-    response = emulator_api.call(Api.STOP_TASK_SYNC, path_params={"task_id": first})
+    response = emulator_api.call(routes.STOP_TASK_SYNC, path_params={"task_id": first})
     assert response.status_code == 204
     assert response.content == b""
     assert emulator_api.detail(first)["status"] == "TERMINATING"
     unknown = str(uuid.uuid4())
-    batch = emulator_api.call(Api.BATCH_STOP_TASKS, body={"migration_tasks": [second, unknown, first]}).json()
+    batch = emulator_api.call(
+        routes.BATCH_STOP_TASKS, body={"migration_tasks": [second, unknown, first]}
+    ).json()
     results = {item["task_id"]: item for item in batch["migration_tasks"]}
     assert results[second]["result"] == "success"
     assert results[unknown]["result"] == "failed"
@@ -220,22 +222,22 @@ def test_delete(emulator_api: EmulatorApiClient, emulator_admin: EmulatorAdmin) 
     task_id = running_task(emulator_api, "to-delete")
     keep = create_task(emulator_api, "keep")
     configure(emulator_api, task_id, configure_body("incremental_migration"))
-    refused = emulator_api.call(Api.DELETE_TASKS, body={"task_id_list": [task_id]})
+    refused = emulator_api.call(routes.DELETE_TASKS, body={"task_id_list": [task_id]})
     assert refused.status_code == 400
     assert error_code(refused) == "DCS.4957"
-    emulator_api.call(Api.STOP_TASK, path_params={"task_id": task_id})
+    emulator_api.call(routes.STOP_TASK, path_params={"task_id": task_id})
     emulator_api.wait_for_status(task_id, "TERMINATED")
-    deleted = emulator_api.call(Api.DELETE_TASKS, body={"task_id_list": [task_id]})
+    deleted = emulator_api.call(routes.DELETE_TASKS, body={"task_id_list": [task_id]})
     assert deleted.status_code == 200
     assert deleted.json() == {"task_id_list": [task_id]}
 
-    detail = emulator_api.call(Api.SHOW_TASK, path_params={"task_id": task_id})
+    detail = emulator_api.call(routes.SHOW_TASK, path_params={"task_id": task_id})
     assert detail.status_code == 400
     assert error_code(detail) == "DCS.4133"
-    listing = emulator_api.call(Api.LIST_TASKS).json()
+    listing = emulator_api.call(routes.LIST_TASKS).json()
     assert [t["task_id"] for t in listing["migration_tasks"]] == [keep]
     assert listing["count"] == 1
-    again = emulator_api.call(Api.DELETE_TASKS, body={"task_id_list": [task_id]})
+    again = emulator_api.call(routes.DELETE_TASKS, body={"task_id_list": [task_id]})
     assert error_code(again) == "DCS.4133"
 
     # Stale detail after delete, as the real API sometimes answers.
@@ -243,7 +245,7 @@ def test_delete(emulator_api: EmulatorApiClient, emulator_admin: EmulatorAdmin) 
     assert emulator_api.detail(task_id)["status"] == "DELETED"
     emulator_admin.set_config(deleted_detail="SUCCESS")
     assert emulator_api.detail(task_id)["status"] == "SUCCESS"
-    assert emulator_api.call(Api.SHOW_TASK_STATS, path_params={"task_id": task_id}).status_code == 400
+    assert emulator_api.call(routes.SHOW_TASK_STATS, path_params={"task_id": task_id}).status_code == 400
 
 
 def test_list_paging_and_filter(emulator_api: EmulatorApiClient) -> None:
@@ -252,39 +254,41 @@ def test_list_paging_and_filter(emulator_api: EmulatorApiClient) -> None:
     seen: list[str] = []
     offset = 0
     while True:
-        page = emulator_api.call(Api.LIST_TASKS, query={"offset": offset, "limit": 2, "name": "task-"}).json()
+        page = emulator_api.call(
+            routes.LIST_TASKS, query={"offset": offset, "limit": 2, "name": "task-"}
+        ).json()
         assert page["count"] == 5
         seen += [t["task_id"] for t in page["migration_tasks"]]
         offset += 2
         if offset >= page["count"]:
             break
     assert seen == list(reversed(ids)), "newest first, each task once"
-    default = emulator_api.call(Api.LIST_TASKS).json()
+    default = emulator_api.call(routes.LIST_TASKS).json()
     assert default["count"] == 6
     item = default["migration_tasks"][0]
     for key in ("task_id", "task_name", "status", "created_at", "error_message", "migration_type"):
         assert key in item
     for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "x"}):
-        response = emulator_api.call(Api.LIST_TASKS, query=bad)
+        response = emulator_api.call(routes.LIST_TASKS, query=bad)
         assert response.status_code == 400, bad
-    assert emulator_api.call(Api.LIST_TASKS, query={"limit": 1000}).status_code == 200
+    assert emulator_api.call(routes.LIST_TASKS, query={"limit": 1000}).status_code == 200
 
 
 @pytest.mark.parametrize(
     ("api", "body"),
     [
-        (Api.SHOW_TASK, None),
-        (Api.SHOW_TASK_STATS, None),
-        (Api.LIST_TASK_LOGS, None),
-        (Api.STOP_TASK, None),
-        (Api.STOP_TASK_SYNC, None),
-        (Api.CONFIGURE_ONLINE_TASK, configure_body()),
-        (Api.UPDATE_RESUME_MODE, {"resume_mode": "manual"}),
-        (Api.EXCHANGE_IP, {"exchanged_ip": ["10.0.0.1"], "is_exchange_domain": False}),
-        (Api.ROLLBACK_IP, None),
+        (routes.SHOW_TASK, None),
+        (routes.SHOW_TASK_STATS, None),
+        (routes.LIST_TASK_LOGS, None),
+        (routes.STOP_TASK, None),
+        (routes.STOP_TASK_SYNC, None),
+        (routes.CONFIGURE_ONLINE_TASK, configure_body()),
+        (routes.UPDATE_RESUME_MODE, {"resume_mode": "manual"}),
+        (routes.EXCHANGE_IP, {"exchanged_ip": ["10.0.0.1"], "is_exchange_domain": False}),
+        (routes.ROLLBACK_IP, None),
     ],
 )
-def test_unknown_task_is_400_dcs_4133(emulator_api: EmulatorApiClient, api: Api, body: Any) -> None:
+def test_unknown_task_is_400_dcs_4133(emulator_api: EmulatorApiClient, api: routes.Route, body: Any) -> None:
     response = emulator_api.call(api, path_params={"task_id": str(uuid.uuid4())}, body=body)
     assert response.status_code == 400
     assert response.json()["error_code"] == "DCS.4133"
@@ -292,23 +296,23 @@ def test_unknown_task_is_400_dcs_4133(emulator_api: EmulatorApiClient, api: Api,
 
 
 def test_malformed_task_id_is_dcs_4070(emulator_api: EmulatorApiClient) -> None:
-    response = emulator_api.call(Api.SHOW_TASK, path_params={"task_id": "not-a-task"})
+    response = emulator_api.call(routes.SHOW_TASK, path_params={"task_id": "not-a-task"})
     assert response.status_code == 400
     assert error_code(response) == "DCS.4070"
 
 
 def test_request_validation(emulator_api: EmulatorApiClient) -> None:
     missing = emulator_api.call(
-        Api.CREATE_ONLINE_TASK, body={"name": "x", "subnet_id": "s", "security_group_id": "g"}
+        routes.CREATE_ONLINE_TASK, body={"name": "x", "subnet_id": "s", "security_group_id": "g"}
     )
     assert missing.status_code == 400
     assert error_code(missing) == "DCS.4013"
     assert "vpc_id" in missing.json()["error_msg"]
-    no_name = emulator_api.call(Api.CREATE_ONLINE_TASK, body=dict(CREATE_BODY, name=""))
+    no_name = emulator_api.call(routes.CREATE_ONLINE_TASK, body=dict(CREATE_BODY, name=""))
     assert "name is required" in no_name.json()["error_msg"]
-    not_json = emulator_api.call(Api.CREATE_ONLINE_TASK, raw_body=b"{not json")
+    not_json = emulator_api.call(routes.CREATE_ONLINE_TASK, raw_body=b"{not json")
     assert error_code(not_json) == "DCS.4005"
-    empty = emulator_api.call(Api.CREATE_ONLINE_TASK)
+    empty = emulator_api.call(routes.CREATE_ONLINE_TASK)
     assert error_code(empty) == "DCS.4004"
 
     task_id = running_task(emulator_api)
@@ -324,7 +328,9 @@ def test_request_validation(emulator_api: EmulatorApiClient) -> None:
         configure_body(target_instance={"addrs": "127.0.0.1:6379"}),
     ]
     for body in cases:
-        response = emulator_api.call(Api.CONFIGURE_ONLINE_TASK, path_params={"task_id": task_id}, body=body)
+        response = emulator_api.call(
+            routes.CONFIGURE_ONLINE_TASK, path_params={"task_id": task_id}, body=body
+        )
         assert response.status_code == 400, body
         assert response.json()["error_msg"], body
     assert emulator_api.detail(task_id)["status"] == "RUNNING"
@@ -345,7 +351,7 @@ def test_reconfigure_running_task(emulator_api: EmulatorApiClient) -> None:
     assert detail["bandwidth_limit_mb"] == "50"
     assert detail["resume_mode"] == "manual"
     other = configure_body("incremental_migration", target_instance={"addrs": "127.0.0.1:6380"})
-    response = emulator_api.call(Api.CONFIGURE_ONLINE_TASK, path_params={"task_id": task_id}, body=other)
+    response = emulator_api.call(routes.CONFIGURE_ONLINE_TASK, path_params={"task_id": task_id}, body=other)
     assert response.status_code == 400
     assert error_code(response) == "DCS.4957"
 
@@ -353,13 +359,13 @@ def test_reconfigure_running_task(emulator_api: EmulatorApiClient) -> None:
 def test_resume_mode(emulator_api: EmulatorApiClient) -> None:
     task_id = running_task(emulator_api)
     response = emulator_api.call(
-        Api.UPDATE_RESUME_MODE, path_params={"task_id": task_id}, body={"resume_mode": "manual"}
+        routes.UPDATE_RESUME_MODE, path_params={"task_id": task_id}, body={"resume_mode": "manual"}
     )
     assert response.status_code == 200
     assert response.json() == {}
     assert emulator_api.detail(task_id)["resume_mode"] == "manual"
     bad = emulator_api.call(
-        Api.UPDATE_RESUME_MODE, path_params={"task_id": task_id}, body={"resume_mode": "x"}
+        routes.UPDATE_RESUME_MODE, path_params={"task_id": task_id}, body={"resume_mode": "x"}
     )
     assert bad.status_code == 400
 
@@ -382,16 +388,16 @@ def test_failing_migration(emulator_api: EmulatorApiClient, side: dict[str, Any]
     configure(emulator_api, task_id, configure_body(**side))
     detail = emulator_api.wait_for_status(task_id, "MIGRATION_FAILED", timeout=5)
     assert expected in detail["error"]
-    listing = emulator_api.call(Api.LIST_TASKS).json()
+    listing = emulator_api.call(routes.LIST_TASKS).json()
     assert expected in listing["migration_tasks"][0]["error_message"]
     errors = emulator_api.call(
-        Api.LIST_TASK_LOGS, path_params={"task_id": task_id}, query={"log_level": "ERROR"}
+        routes.LIST_TASK_LOGS, path_params={"task_id": task_id}, query={"log_level": "ERROR"}
     ).json()
     assert errors["log_num"] == 1
     assert expected in errors["migration_logs"][0]["message"]
     assert errors["migration_logs"][0]["log_level"] == "ERROR"
     # A failed task can be restarted and deleted.
-    restart = emulator_api.call(Api.BATCH_RESTART_TASKS, body={"migration_tasks": [task_id]}).json()
+    restart = emulator_api.call(routes.BATCH_RESTART_TASKS, body={"migration_tasks": [task_id]}).json()
     assert restart["migration_tasks"][0]["result"] == "success"
 
 
@@ -401,10 +407,10 @@ def test_admin_fail_task(emulator_api: EmulatorApiClient, emulator_admin: Emulat
     detail = emulator_admin.fail_task(task_id, "source redis went away")
     assert detail["status"] == "MIGRATION_FAILED"
     assert emulator_api.detail(task_id)["error"] == "source redis went away"
-    creating = emulator_api.call(Api.CREATE_ONLINE_TASK, body=CREATE_BODY).json()
+    creating = emulator_api.call(routes.CREATE_ONLINE_TASK, body=CREATE_BODY).json()
     emulator_admin.fail_task(creating["instance_id"], "no ECS quota")
     assert emulator_api.detail(creating["instance_id"])["status"] == "FAILED"
-    job = emulator_api.call(Api.SHOW_JOB, path_params={"job_id": creating["job_id"]}).json()
+    job = emulator_api.call(routes.SHOW_JOB, path_params={"job_id": creating["job_id"]}).json()
     assert job["status"] == "FAIL"
     assert job["fail_reason"] == "no ECS quota"
 
@@ -412,14 +418,14 @@ def test_admin_fail_task(emulator_api: EmulatorApiClient, emulator_admin: Emulat
 def test_whitelist(emulator_api: EmulatorApiClient) -> None:
     instance = "0d5f4f4e-1111-2222-3333-444455556666"
     params = {"instance_id": instance}
-    initial = emulator_api.call(Api.SHOW_WHITELIST, path_params=params).json()
+    initial = emulator_api.call(routes.SHOW_WHITELIST, path_params=params).json()
     assert initial == {"instance_id": instance, "enable_whitelist": False, "whitelist": []}
     body = {
         "enable_whitelist": True,
         "whitelist": [{"group_name": "ecs", "ip_list": ["192.168.0.5", "10.0.0.0/24"]}],
     }
-    assert emulator_api.call(Api.UPDATE_WHITELIST, path_params=params, body=body).status_code == 204
-    shown = emulator_api.call(Api.SHOW_WHITELIST, path_params=params).json()
+    assert emulator_api.call(routes.UPDATE_WHITELIST, path_params=params, body=body).status_code == 204
+    shown = emulator_api.call(routes.SHOW_WHITELIST, path_params=params).json()
     assert shown["enable_whitelist"] is True
     assert shown["whitelist"] == body["whitelist"]
 
@@ -434,20 +440,25 @@ def test_whitelist(emulator_api: EmulatorApiClient) -> None:
     everyone = {"enable_whitelist": True, "whitelist": [{"group_name": "g", "ip_list": ["0.0.0.0/0"]}]}
     bad_bodies: list[dict[str, Any]] = [too_many_groups, too_many_ips, everyone, {"whitelist": []}]
     for bad in bad_bodies:
-        response = emulator_api.call(Api.UPDATE_WHITELIST, path_params=params, body=bad)
+        response = emulator_api.call(routes.UPDATE_WHITELIST, path_params=params, body=bad)
         assert response.status_code == 400, bad
 
     later = {"enable_whitelist": True, "whitelist": [{"group_name": "migration", "ip_list": ["192.168.1.9"]}]}
-    job = emulator_api.call(Api.UPDATE_WHITELIST_ASYNC, path_params=params, body=later).json()
+    job = emulator_api.call(routes.UPDATE_WHITELIST_ASYNC, path_params=params, body=later).json()
     assert set(job) == {"job_id"}
-    assert emulator_api.call(Api.SHOW_WHITELIST, path_params=params).json()["whitelist"] == body["whitelist"]
+    assert (
+        emulator_api.call(routes.SHOW_WHITELIST, path_params=params).json()["whitelist"] == body["whitelist"]
+    )
     deadline = time.monotonic() + 5
     while (
-        emulator_api.call(Api.SHOW_JOB, path_params={"job_id": job["job_id"]}).json()["status"] != "SUCCESS"
+        emulator_api.call(routes.SHOW_JOB, path_params={"job_id": job["job_id"]}).json()["status"]
+        != "SUCCESS"
     ):
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    assert emulator_api.call(Api.SHOW_WHITELIST, path_params=params).json()["whitelist"] == later["whitelist"]
+    assert (
+        emulator_api.call(routes.SHOW_WHITELIST, path_params=params).json()["whitelist"] == later["whitelist"]
+    )
 
 
 def test_backup_import_task(emulator_api: EmulatorApiClient, emulator_admin: EmulatorAdmin) -> None:
@@ -463,7 +474,7 @@ def test_backup_import_task(emulator_api: EmulatorApiClient, emulator_admin: Emu
         },
         "target_instance": {"id": "5e0c5c3b-7d4e-4b1a-9c0b-1234567890ab", "password": "p"},
     }
-    response = emulator_api.call(Api.CREATE_BACKUP_IMPORT_TASK, body=body)
+    response = emulator_api.call(routes.CREATE_BACKUP_IMPORT_TASK, body=body)
     assert response.status_code == 200, response.text
     created = response.json()
     assert created["status"] == "MIGRATING"
@@ -471,18 +482,20 @@ def test_backup_import_task(emulator_api: EmulatorApiClient, emulator_admin: Emu
     detail = emulator_api.wait_for_status(created["id"], "SUCCESS")
     assert detail["migration_type"] == "backupfile_import"
     assert detail["backup_files"]["bucket_name"] == "b"
-    bad = emulator_api.call(Api.CREATE_BACKUP_IMPORT_TASK, body=dict(body, migration_type="online_migration"))
+    bad = emulator_api.call(
+        routes.CREATE_BACKUP_IMPORT_TASK, body=dict(body, migration_type="online_migration")
+    )
     assert bad.status_code == 400
 
 
 def test_unknown_job(emulator_api: EmulatorApiClient) -> None:
-    response = emulator_api.call(Api.SHOW_JOB, path_params={"job_id": str(uuid.uuid4())})
+    response = emulator_api.call(routes.SHOW_JOB, path_params={"job_id": str(uuid.uuid4())})
     assert response.status_code == 404
     assert response.json()["error_code"] == "DCS.4044"
 
 
-@pytest.mark.parametrize("api", list(Api), ids=lambda api: api.name)
-def test_every_endpoint_is_served(emulator_api: EmulatorApiClient, api: Api) -> None:
+@pytest.mark.parametrize("api", routes.ROUTES, ids=lambda api: api.name)
+def test_every_endpoint_is_served(emulator_api: EmulatorApiClient, api: routes.Route) -> None:
     params = {"task_id": str(uuid.uuid4()), "job_id": str(uuid.uuid4()), "instance_id": str(uuid.uuid4())}
     needed = {k: v for k, v in params.items() if "{" + k + "}" in api.path}
     response = emulator_api.call(

@@ -9,21 +9,12 @@ from typing import Any
 
 import pytest
 
-from huaweicloud_dcs_provider import signing
-from huaweicloud_dcs_provider.emulator import auth
-from huaweicloud_dcs_provider.emulator.engine import (
-    EngineError,
-    Method,
-    MigrationSpec,
-    Phase,
-    RedisEndpoint,
-    SimulatedEngine,
-    is_loopback_host,
-    require_loopback,
-    simulated_failure,
-)
-from huaweicloud_dcs_provider.emulator.faults import FaultRule, FaultStore
-from huaweicloud_dcs_provider.emulator.state import EmulatorConfig, EmulatorError, TaskStore
+from huaweicloud_dcs_emulator import auth, signature, signer
+from huaweicloud_dcs_emulator.engines.loopback import is_loopback_host, require_loopback
+from huaweicloud_dcs_emulator.engines.protocol import EngineError, Method, MigrationSpec, Phase, RedisEndpoint
+from huaweicloud_dcs_emulator.engines.simulated import SimulatedEngine, simulated_failure
+from huaweicloud_dcs_emulator.faults import FaultRule, FaultStore
+from huaweicloud_dcs_emulator.store import EmulatorConfig, EmulatorError, TaskStore
 
 CREATE = {"name": "t", "vpc_id": "v", "subnet_id": "s", "security_group_id": "g"}
 
@@ -163,15 +154,15 @@ NOW = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 def _signed(
     path: str = "/v2/p/migration-tasks", query: Any = None, body: bytes | None = None
 ) -> tuple[str, dict[str, str]]:
-    prepared = signing.prepare_signed(
+    prepared = signer.prepare_signed(
         method="GET" if body is None else "POST",
         base_url="http://127.0.0.1:8780",
         path=path,
         query=query,
         headers={"Content-Type": "application/json"},
         body=body,
-        credentials=signing.Credentials("AK", "SK"),
-        sdk_date=signing.format_sdk_date(NOW),
+        credentials=signer.Credentials("AK", "SK"),
+        sdk_date=signature.format_sdk_date(NOW),
     )
     target = prepared.url.split("127.0.0.1:8780", 1)[1]
     return target, prepared.headers
@@ -238,7 +229,7 @@ def test_fault_rule_defaults() -> None:
 
 def test_emulator_does_not_import_airflow() -> None:
     code = (
-        "import sys, huaweicloud_dcs_provider.emulator.app, huaweicloud_dcs_provider.emulator.__main__;"
+        "import sys, huaweicloud_dcs_emulator.app, huaweicloud_dcs_emulator.__main__;"
         "bad = [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')];"
         "assert not bad, bad"
     )

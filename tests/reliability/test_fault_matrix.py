@@ -29,10 +29,10 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 
-from huaweicloud_dcs_provider.emulator.testing import EmulatorAdmin, EmulatorProcess
+from huaweicloud_dcs_emulator.testing import EmulatorAdmin, EmulatorProcess
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.hooks.dcs import DcsHook
 from huaweicloud_dcs_provider.operators.migration import DcsConfigureOnlineMigrationOperator
-from huaweicloud_dcs_provider.retry import RetryPolicy
 from huaweicloud_dcs_provider.triggers import migration as trigger_module
 from reliability import figures
 

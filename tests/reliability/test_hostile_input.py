@@ -21,26 +21,30 @@ from typing import Any
 
 import pytest
 
-from huaweicloud_dcs_provider.emulator.testing import EmulatorAdmin, EmulatorProcess
+from huaweicloud_dcs_emulator.testing import EmulatorAdmin, EmulatorProcess
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.exceptions import DcsError, DcsValidationError
 from huaweicloud_dcs_provider.hooks.dcs import DcsHook
-from huaweicloud_dcs_provider.operators.cutover import (
-    DcsAdmitMigrationEcsToWhitelistOperator,
+from huaweicloud_dcs_provider.operators.batch import (
     DcsBatchRestartMigrationTasksOperator,
     DcsBatchStopMigrationTasksOperator,
-    DcsExchangeInstanceIpOperator,
-    DcsMigrationPreflightOperator,
-    DcsRemoveMigrationEcsFromWhitelistOperator,
-    DcsRollbackInstanceIpOperator,
     DcsSetResumeModeOperator,
 )
-from huaweicloud_dcs_provider.operators.migration import (
-    DcsConfigureOnlineMigrationOperator,
+from huaweicloud_dcs_provider.operators.ip_switch import (
+    DcsExchangeInstanceIpOperator,
+    DcsRollbackInstanceIpOperator,
+)
+from huaweicloud_dcs_provider.operators.lifecycle import (
     DcsCreateOnlineMigrationTaskOperator,
     DcsDeleteMigrationTaskOperator,
     DcsStopMigrationTaskOperator,
 )
-from huaweicloud_dcs_provider.retry import RetryPolicy
+from huaweicloud_dcs_provider.operators.migration import DcsConfigureOnlineMigrationOperator
+from huaweicloud_dcs_provider.operators.preflight import DcsMigrationPreflightOperator
+from huaweicloud_dcs_provider.operators.whitelist import (
+    DcsAdmitMigrationEcsToWhitelistOperator,
+    DcsRemoveMigrationEcsFromWhitelistOperator,
+)
 from huaweicloud_dcs_provider.sensors.migration import DcsMigrationLagSensor, DcsMigrationTaskSensor
 from reliability import figures
 

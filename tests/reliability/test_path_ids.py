@@ -20,12 +20,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from huaweicloud_dcs_provider import validation
-from huaweicloud_dcs_provider.emulator.testing import EmulatorAdmin, EmulatorProcess
-from huaweicloud_dcs_provider.endpoints import Api
+from huaweicloud_dcs_emulator.testing import EmulatorAdmin, EmulatorProcess
+from huaweicloud_dcs_provider.api import validation
+from huaweicloud_dcs_provider.api.endpoints import Api
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.exceptions import DcsValidationError
 from huaweicloud_dcs_provider.hooks.dcs import DcsAsyncHook, DcsHook
-from huaweicloud_dcs_provider.retry import RetryPolicy
 from reliability import figures
 
 PROJECT = "0123456789abcdef0123456789abcdef"

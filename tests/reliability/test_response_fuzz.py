@@ -32,9 +32,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.exceptions import DcsError
 from huaweicloud_dcs_provider.hooks.dcs import DcsAsyncHook, DcsHook
-from huaweicloud_dcs_provider.retry import RetryPolicy
 from reliability import figures
 
 pytestmark = pytest.mark.integration

@@ -46,7 +46,7 @@ import pytest
 import secret_hygiene
 from airflow_versions import requires_airflow3
 from e2e.airflow_stack import USERNAME, AirflowStack
-from huaweicloud_dcs_provider.emulator.testing import (
+from huaweicloud_dcs_emulator.testing import (
     FAST_TIMINGS,
     EmulatorProcess,
     random_security_token,

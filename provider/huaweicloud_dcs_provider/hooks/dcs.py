@@ -1,12 +1,12 @@
-"""Hooks for the Huawei Cloud DCS v2 data-migration API.
+"""The sync hook of the Huawei Cloud DCS v2 data-migration API: one short method per endpoint.
 
-:class:`DcsHook` (sync, built on the HTTP provider's ``HttpHook``) wraps every endpoint;
-:class:`DcsAsyncHook` (built on ``HttpAsyncHook``) has the reads a trigger needs and is used as an
-async context manager so that one trigger run holds one HTTP session.
+:class:`DcsHook` (built on the HTTP provider's ``HttpHook``) wraps every endpoint; the async twin a
+trigger uses is :class:`~huaweicloud_dcs_provider.hooks.dcs_async.DcsAsyncHook` (also importable
+from here).
 
-Both sign every request (SDK-HMAC-SHA256, :mod:`huaweicloud_dcs_provider.signing`), retry transient
-failures with the one policy of :mod:`huaweicloud_dcs_provider.retry`, validate input before sending
-(:mod:`huaweicloud_dcs_provider.calls`) and raise
+Both sign every request (SDK-HMAC-SHA256, :mod:`huaweicloud_dcs_provider.api.signing`), retry
+transient failures with the one policy of :mod:`huaweicloud_dcs_provider.api.retry`, validate input
+before sending (:mod:`huaweicloud_dcs_provider.api.calls`) and raise
 :class:`~huaweicloud_dcs_provider.exceptions.DcsApiError` naming the HTTP status and DCS error code.
 No secret reaches a log line, an exception or a returned value: Redis passwords in responses are
 redacted and every secret sent is registered with Airflow's secrets masker.
@@ -14,35 +14,13 @@ redacted and every secret sent is registered with Airflow's secrets masker.
 
 from __future__ import annotations
 
-import asyncio
-import os
-import threading
-import time
-import weakref
-from collections.abc import Callable, Collection, Iterable, Mapping
-from types import TracebackType
-from typing import Any, TypeVar
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
-import requests
-from airflow.providers.http.hooks.http import HttpAsyncHook, HttpHook
-
-from huaweicloud_dcs_provider import CONN_TYPE, DEFAULT_CONN_ID, calls
-from huaweicloud_dcs_provider import validation as v
-from huaweicloud_dcs_provider.connection import (
-    DcsConnectionSettings,
-    tls_failure_detail,
-    tls_failure_message,
-)
-from huaweicloud_dcs_provider.exceptions import (
-    DcsApiError,
-    DcsAuthError,
-    DcsClockSkewError,
-    DcsConnectionError,
-    DcsError,
-    DcsMigrationFailedError,
-    DcsTlsError,
-)
-from huaweicloud_dcs_provider.models import (
+from huaweicloud_dcs_provider import DEFAULT_CONN_ID
+from huaweicloud_dcs_provider.api import calls, waits
+from huaweicloud_dcs_provider.api import validation as v
+from huaweicloud_dcs_provider.api.models import (
     BatchResult,
     Job,
     MigrationLog,
@@ -50,241 +28,38 @@ from huaweicloud_dcs_provider.models import (
     MigrationTask,
     Whitelist,
 )
-from huaweicloud_dcs_provider.provider_info import HOOK_NAME, UI_FIELD_BEHAVIOUR
-from huaweicloud_dcs_provider.redaction import secrets_in
-from huaweicloud_dcs_provider.retry import DEFAULT_RETRY_POLICY, QUICK_RETRY_POLICY, RetryPolicy, is_ambiguous
-from huaweicloud_dcs_provider.signing import RequestsSigner, now_sdk_date, prepare_signed
-from huaweicloud_dcs_provider.statuses import (
+from huaweicloud_dcs_provider.api.plan import all_pages
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
+from huaweicloud_dcs_provider.api.statuses import (
     FAILURE_STATUSES,
     NOT_FOUND,
+    TaskStatus,
     configure_took_effect,
-    normalize_targets,
 )
-from huaweicloud_dcs_provider.transport import Call, read_response
-from huaweicloud_dcs_provider.waiting import to_seconds
+from huaweicloud_dcs_provider.api.transport import Call
+from huaweicloud_dcs_provider.exceptions import DcsApiError
+from huaweicloud_dcs_provider.hooks.dcs_async import DcsAsyncHook
+from huaweicloud_dcs_provider.hooks.sync_base import DcsSyncHookBase
+from huaweicloud_dcs_provider.provider_info import UI_FIELD_BEHAVIOUR
 
-T = TypeVar("T")
+__all__ = ["DcsAsyncHook", "DcsHook"]
 
-JOB_SUCCESS = "SUCCESS"
-JOB_FAILED = "FAIL"
 DEFAULT_POLL_INTERVAL = 10.0
 DEFAULT_READY_TIMEOUT = 1800.0
 
 
-def _mask(*values: str | None) -> None:
-    """Register secrets with Airflow's masker so no log line can show them."""
-    from airflow.providers.common.compat.sdk import mask_secret
-
-    for value in values:
-        if value:
-            mask_secret(value)
-
-
-def _settings_from(conn_id: str, conn: Any, extra: Mapping[str, Any]) -> DcsConnectionSettings:
-    settings = DcsConnectionSettings.from_connection(
-        conn_id=conn_id,
-        host=conn.host,
-        port=conn.port,
-        schema=conn.schema,
-        login=conn.login,
-        password=conn.password,
-        extra=extra,
-    )
-    _mask(settings.credentials.secret_key, settings.credentials.security_token)
-    return settings
-
-
-def _requests_error(exc: requests.RequestException, operation: str, endpoint: str) -> DcsConnectionError:
-    """A transport failure of ``requests`` as a :class:`DcsConnectionError` (was it sent?)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return DcsConnectionError(
-            f"DCS {operation}: connect to {endpoint} timed out", request_sent=False, operation=operation
-        )
-    if isinstance(exc, requests.Timeout):
-        return DcsConnectionError(
-            f"DCS {operation}: no answer from {endpoint} in time (read timeout)",
-            request_sent=True,
-            operation=operation,
-        )
-    text = repr(exc)
-    if isinstance(exc, requests.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" in text:
-        return DcsTlsError(
-            tls_failure_message(operation, endpoint, tls_failure_detail(text)),
-            request_sent=False,
-            operation=operation,
-        )
-    never_sent = (
-        any(marker in text for marker in ("NewConnectionError", "NameResolutionError", "ConnectTimeoutError"))
-        or "Connection refused" in text
-    )
-    reason = "connection refused or host unknown" if never_sent else "connection lost before the answer"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
-        reason = "connection broken in the middle of the answer (the request may have been processed)"
-    return DcsConnectionError(
-        f"DCS {operation}: {reason} ({endpoint})", request_sent=not never_sent, operation=operation
-    )
-
-
-def _known_secrets(settings: DcsConnectionSettings, sent: set[str]) -> list[str]:
-    """Secrets an answer might echo: the secret key, the token, every password this hook sent."""
-    known = [settings.credentials.secret_key, settings.credentials.security_token, *sorted(sent)]
-    return [secret for secret in known if secret]
-
-
-def _learn_secrets(call: Call[Any], sent: set[str]) -> None:
-    """Remember (and mask) the passwords a call carries, before anything about it is sent or read.
-
-    A hook scrubs every later answer and error with them: a read answer or an error text that
-    echoes a password sent earlier (or about to be sent) never shows it.
-    """
-    found = secrets_in(call.body)
-    _mask(*found)
-    sent.update(found)
-
-
-def _may_echo(secrets: Iterable[str], body: bytes, headers: Mapping[str, str]) -> bool:
-    """Whether an answer can hold one of ``secrets`` (else scrubbing it changes nothing).
-
-    Without a backslash, every string of a JSON document is a verbatim (UTF-8) slice of the body:
-    a secret absent from the bytes is absent from the parsed document, keys included.
-    """
-    if not secrets:
-        return False
-    if b"\\" in body:
-        return True
-    return any(secret.encode("utf-8") in body for secret in secrets) or any(
-        secret in value for value in headers.values() for secret in secrets
-    )
-
-
-#: SSL contexts of the async hook, one per CA bundle (path and version) for the whole process.
-_SSL_CONTEXTS: dict[tuple[str, int, int], Any] = {}
-_SSL_CONTEXTS_LOCK = threading.Lock()
-
-
-def _shared_ssl_context(settings: DcsConnectionSettings) -> Any:
-    """What ``aiohttp`` takes as ``ssl=``, shared by every async hook trusting the same CA bundle.
-
-    A context that loaded a CA bundle holds the parsed certificates (a few hundred KB with a
-    full bundle): a triggerer running a thousand triggers must not hold a thousand of them. The
-    key has the file's modification time and size, so a replaced bundle is read again. Blocking
-    (reads the bundle): call it off the event loop.
-    """
-    verify = settings.verify
-    if isinstance(verify, bool):
-        return verify  # aiohttp's own shared default context, or no verification
-    try:
-        info = os.stat(verify)
-    except OSError:
-        return settings.ssl_context  # fails with the usual error
-    key = (verify, info.st_mtime_ns, info.st_size)
-    with _SSL_CONTEXTS_LOCK:
-        context = _SSL_CONTEXTS.get(key)
-        if context is None:
-            if len(_SSL_CONTEXTS) >= 64:  # bundles rotated many times: forget the old ones
-                _SSL_CONTEXTS.clear()
-            context = _SSL_CONTEXTS[key] = settings.ssl_context
-    return context
-
-
-class _SharedSession:
-    """The ``aiohttp`` session every :class:`DcsAsyncHook` of one event loop uses inside ``async with``."""
-
-    def __init__(self, session: Any) -> None:
-        self.session = session
-        self.users = 0
-
-
-#: One shared session (one connection pool) per event loop: the triggerer runs all its triggers
-#: in one loop, and a session (a connection, with TLS a 256 KB buffer) per trigger costs a
-#: thousand triggers hundreds of MB and a thousand idle connections to the API gateway.
-_SESSIONS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SharedSession] = weakref.WeakKeyDictionary()
-
-
-def _acquire_session() -> Any:
-    """The loop's shared session (made on first use); pair with :func:`_release_session`.
-
-    Safe to share: every request carries its own signature, timeout and TLS settings; the pool
-    keys connections by host, port, TLS context and proxy; and cookies are not kept, so nothing
-    one connection (or credential) receives is sent on behalf of another.
-    """
-    import aiohttp
-
-    loop = asyncio.get_running_loop()
-    shared = _SESSIONS.get(loop)
-    if shared is None or shared.session.closed:
-        shared = _SESSIONS[loop] = _SharedSession(
-            aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0),  # as many connections as calls at once
-                cookie_jar=aiohttp.DummyCookieJar(),
-            )
-        )
-    shared.users += 1
-    return shared.session
-
-
-async def _release_session(session: Any) -> None:
-    """One user less; the last one closes the session (and its connections)."""
-    shared = _SESSIONS.get(asyncio.get_running_loop())
-    if shared is None or shared.session is not session:
-        return  # already replaced after being closed elsewhere
-    shared.users -= 1
-    if shared.users <= 0:
-        del _SESSIONS[asyncio.get_running_loop()]
-        await session.close()
-
-
-def _describe_failure(exc: BaseException, settings_endpoint: str | None) -> str:
-    """Words for ``test_connection``: what is wrong and what to check."""
-    if isinstance(exc, DcsClockSkewError):
-        return f"Authentication failed because of this machine's clock ({exc})"
-    if isinstance(exc, DcsAuthError):
-        if exc.status_code == 403:
-            return f"Access denied ({exc}). The credentials are valid but lack DCS migration permissions."
-        hint = "the Access Key ID or Secret Access Key is wrong, the security token has expired, "
-        hint += "or this machine's clock is more than 15 minutes off"
-        if exc.error_code and exc.error_code.startswith("DCS.100"):
-            hint = "the project_id does not belong to these credentials (check the connection's project_id)"
-        return f"Authentication failed ({exc}): {hint}."
-    if isinstance(exc, DcsConnectionError):
-        return f"Cannot reach the DCS endpoint {settings_endpoint}: {exc}. Check the host and the network."
-    if isinstance(exc, DcsApiError):
-        if exc.status_code == 404:
-            return f"Endpoint answered 404 ({exc}): check the host URL and the project_id."
-        return f"DCS API error: {exc}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-class _DcsHookMixin:
-    """Class attributes shared by both hooks."""
-
-    conn_name_attr = "dcs_conn_id"
-    default_conn_name = DEFAULT_CONN_ID
-    conn_type = CONN_TYPE
-    hook_name = HOOK_NAME
-
-
-class DcsHook(_DcsHookMixin, HttpHook):
+class DcsHook(DcsSyncHookBase):
     """Sync hook over the whole DCS v2 data-migration API.
 
     :param dcs_conn_id: Airflow connection of type ``huaweicloud_dcs`` (AK/SK, endpoint, project).
     :param retry_policy: how transient failures (429, 5xx, busy codes, network) are retried;
-        defaults to :data:`~huaweicloud_dcs_provider.retry.DEFAULT_RETRY_POLICY`.
+        defaults to :data:`~huaweicloud_dcs_provider.api.retry.DEFAULT_RETRY_POLICY`.
     """
 
     def __init__(
         self, dcs_conn_id: str = DEFAULT_CONN_ID, *, retry_policy: RetryPolicy | None = None
     ) -> None:
-        super().__init__(method="GET", http_conn_id=dcs_conn_id)
-        self.dcs_conn_id = dcs_conn_id
-        self.retry_policy = retry_policy or DEFAULT_RETRY_POLICY
-        self._settings: DcsConnectionSettings | None = None
-        self._sent_secrets: set[str] = set()
-        self._session: requests.Session | None = None
-        self._send_options: dict[str, Any] = {}
-
-    def __repr__(self) -> str:
-        return f"DcsHook(dcs_conn_id={self.dcs_conn_id!r})"
+        super().__init__(dcs_conn_id, retry_policy=retry_policy)
 
     # ---------------------------------------------------------------- connection form
     # For Airflow < 3.2 (newer versions read ``conn-fields``/``ui-field-behaviour`` from the
@@ -314,161 +89,6 @@ class DcsHook(_DcsHookMixin, HttpHook):
             "ca_bundle": StringField(lazy_gettext("CA bundle"), widget=BS3TextFieldWidget()),
         }
 
-    # ---------------------------------------------------------------- transport
-
-    @property
-    def settings(self) -> DcsConnectionSettings:
-        """The connection's settings, read once per hook (credentials registered with the masker)."""
-        if self._settings is None:
-            conn = self.get_connection(self.dcs_conn_id)
-            self._settings = _settings_from(self.dcs_conn_id, conn, conn.extra_dejson)
-            if self._settings.ignored_extras:
-                self.log.warning(
-                    "Connection %s: ignoring unknown extra field(s) %s",
-                    self.dcs_conn_id,
-                    ", ".join(self._settings.ignored_extras),
-                )
-        return self._settings
-
-    def get_conn(
-        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
-    ) -> requests.Session:
-        """A signing ``requests`` session (connection extras are never turned into headers)."""
-        settings = self.settings
-        self.base_url = settings.endpoint
-        self._base_url_initialized = True
-        session = requests.Session()
-        session.auth = RequestsSigner(settings.credentials)
-        session.verify = settings.verify
-        if settings.proxy:
-            session.proxies = {"http": settings.proxy, "https": settings.proxy}
-        self._configure_session_from_mount_adapters(session)
-        if headers:
-            session.headers.update(headers)
-        return session
-
-    def session(self) -> requests.Session:
-        """The hook's session, made on first use and kept: every call reuses its pooled connections.
-
-        (A new session per call would open a new TCP/TLS connection per call.)
-        """
-        if self._session is None:
-            session = self.get_conn()
-            # What ``requests`` would merge in from the environment (proxy variables, CA bundle)
-            # before every send; the same for every call (one endpoint), so worked out once.
-            self._send_options = dict(
-                session.merge_environment_settings(
-                    self.settings.endpoint, session.proxies, session.stream, session.verify, session.cert
-                )
-            )
-            self._session = session
-        return self._session
-
-    def close(self) -> None:
-        """Close the kept session and its connections (a later call opens a new one)."""
-        session, self._session = self._session, None
-        if session is not None:
-            session.close()
-
-    def _send(self, call: Call[T]) -> T:
-        """One signed attempt of a call (no retry)."""
-        settings = self.settings
-        _learn_secrets(call, self._sent_secrets)
-        session = self.session()
-        # Prepared and sent without the session's cookie jar, hooks and redirect handling (the API
-        # uses none of them; redirects are never followed): the same request (the session's
-        # headers, then the call's; the session's signer, adapters, proxies and TLS settings) at a
-        # lower cost per call.
-        prepared = requests.PreparedRequest()
-        prepared.prepare(
-            method=call.api.method,
-            url=settings.endpoint + call.path(settings.project_id),
-            headers={**session.headers, **call.headers(settings.project_id)},
-            data=call.body_bytes(),
-            params=call.query or None,
-            auth=session.auth,
-        )
-        try:
-            response = session.get_adapter(prepared.url or "").send(
-                prepared,
-                timeout=(settings.connect_timeout, settings.read_timeout),
-                **self._send_options,
-            )
-            body = response.content  # read here: a reply broken off midway is a connection error
-        except requests.RequestException as exc:
-            raise _requests_error(exc, call.operation, settings.endpoint) from None
-        status = response.status_code
-        self.log.debug("DCS %s %s -> HTTP %s", call.api.method, call.operation, status)
-        known = _known_secrets(settings, self._sent_secrets)
-        if 200 <= status < 300 and not _may_echo(known, body, response.headers):
-            known = []  # nothing to scrub: skip the deep copy of every answer
-        return read_response(call, status, response.headers, body, secrets=known)
-
-    def _execute(
-        self,
-        call: Call[T],
-        policy: RetryPolicy | None = None,
-        *,
-        find_effect: Callable[[], T | None] | None = None,
-    ) -> T:
-        """Run a call under the retry policy.
-
-        A call that must not be repeated blindly (:attr:`Endpoint.look_before_retry`) is sent again
-        after an ambiguous failure only once ``find_effect`` said the earlier attempt did not take
-        effect (it returns the call's result when it did); without ``find_effect`` it is not
-        retried after an ambiguous failure at all.
-        """
-        careful = call.api.look_before_retry
-        retrying = (policy or self.retry_policy).retrying(
-            retry_ambiguous=not careful or find_effect is not None
-        )
-        ambiguous = False
-        for attempt in retrying:
-            with attempt:
-                if ambiguous and find_effect is not None:
-                    found = find_effect()
-                    if found is not None:
-                        self.log.warning(
-                            "DCS %s: the earlier attempt took effect; not sending it again", call.operation
-                        )
-                        return found
-                try:
-                    return self._send(call)
-                except DcsError as exc:
-                    ambiguous = ambiguous or (careful and is_ambiguous(exc))
-                    raise
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
-
-    def _execute_create(self, call: Call[T], find_created: Callable[[], T | None]) -> T:
-        """Run a call that creates something: after an ambiguous failure, look before resending."""
-        return self._execute(call, find_effect=find_created)
-
-    def _create_named(self, call: Call[T], name: str, created: Callable[[MigrationTask], T]) -> T:
-        """Run a call creating a task called ``name``; never create it twice.
-
-        The tasks of that name are listed first; after an ambiguous failure, a single new task of that
-        name is the one the first attempt created, and ``created`` turns it into the call's result.
-        """
-        before = {t.task_id for t in self.list_migration_tasks(name=name)}
-
-        def find_created() -> T | None:
-            new = [
-                t for t in self.list_migration_tasks(name=name) if t.task_id not in before and t.name == name
-            ]
-            return created(new[0]) if len(new) == 1 else None
-
-        return self._execute_create(call, find_created)
-
-    def test_connection(self) -> tuple[bool, str]:
-        """One cheap signed read (list one task); says in words what went wrong."""
-        endpoint: str | None = None
-        try:
-            endpoint = self.settings.endpoint
-            _, _tasks = self._execute(calls.list_tasks_page(offset=0, limit=1), QUICK_RETRY_POLICY)
-        except Exception as exc:
-            return False, _describe_failure(exc, endpoint)
-        return True, f"Connected to {endpoint} (project {self.settings.project_id}); credentials accepted."
-
     # ---------------------------------------------------------------- tasks
 
     def create_online_migration_task(
@@ -497,8 +117,8 @@ class DcsHook(_DcsHookMixin, HttpHook):
         :return: ``{"task_id", "job_id", "status"}``.
         """
         # Checked before the task is created: a bad wait setting must not leave a task behind.
-        to_seconds("timeout", timeout)
-        to_seconds("poll_interval", poll_interval)
+        v.seconds("timeout", timeout)
+        v.seconds("poll_interval", poll_interval)
         call = calls.create_online_task(
             name=name,
             vpc_id=vpc_id,
@@ -514,7 +134,7 @@ class DcsHook(_DcsHookMixin, HttpHook):
             if created.get("job_id"):
                 self.wait_for_job(str(created["job_id"]), timeout=timeout, poll_interval=poll_interval)
             task = self.wait_for_task_status(
-                result["task_id"], ("RUNNING",), timeout=timeout, poll_interval=poll_interval
+                result["task_id"], (TaskStatus.RUNNING.value,), timeout=timeout, poll_interval=poll_interval
             )
             result["status"] = task.status
         return result
@@ -553,6 +173,7 @@ class DcsHook(_DcsHookMixin, HttpHook):
         source_instance: Mapping[str, Any],
         target_instance: Mapping[str, Any],
         bandwidth_limit_mb: int | str | None = None,
+        status_before: str | None = None,
     ) -> MigrationTask:
         """Configure an online migration task and start it (the core call).
 
@@ -565,26 +186,40 @@ class DcsHook(_DcsHookMixin, HttpHook):
             plus ``"password"`` when the Redis has one.
         :param target_instance: same shape as ``source_instance``.
         :param bandwidth_limit_mb: optional cap in MB/s, 1..10240.
+        :param status_before: the task's status, when the caller has just read it (the task is
+            then not read again before the call).
         :return: the task (``id``, ``name``, ``status``), without passwords.
 
         Never starts a second migration: the task's status is read first, and after an ambiguous
         failure (5xx, dropped, broken or unreadable answer, read timeout) it is read again; if the
-        configure took effect (:func:`~huaweicloud_dcs_provider.statuses.configure_took_effect`),
+        configure took effect (:func:`~huaweicloud_dcs_provider.api.statuses.configure_took_effect`),
         that task is returned instead of sending the call again.
         """
-        call = calls.configure_online_task(
-            migration_task_id,
-            migration_method=migration_method,
-            resume_mode=resume_mode,
-            source_instance=source_instance,
-            target_instance=target_instance,
-            bandwidth_limit_mb=bandwidth_limit_mb,
+        return self.send_configure(
+            calls.configure_online_task(
+                migration_task_id,
+                migration_method=migration_method,
+                resume_mode=resume_mode,
+                source_instance=source_instance,
+                target_instance=target_instance,
+                bandwidth_limit_mb=bandwidth_limit_mb,
+            ),
+            status_before=status_before,
         )
-        _learn_secrets(call, self._sent_secrets)
-        before = self.get_migration_task(migration_task_id).status
+
+    def send_configure(self, call: Call[MigrationTask], *, status_before: str | None = None) -> MigrationTask:
+        """Send a configure call already built (and so checked) with
+        :func:`~huaweicloud_dcs_provider.api.calls.configure_online_task`; see
+        :meth:`configure_online_migration`.
+
+        :param status_before: the task's status just read by the caller (else it is read here).
+        """
+        self._learn_secrets(call)
+        task_id = call.path_params["task_id"]
+        before = self.get_migration_task(task_id).status if status_before is None else status_before
 
         def find_configured() -> MigrationTask | None:
-            task = self.get_migration_task(migration_task_id)
+            task = self.get_migration_task(task_id)
             return task if configure_took_effect(before, task.status) else None
 
         return self._execute(call, find_effect=find_configured)
@@ -594,13 +229,9 @@ class DcsHook(_DcsHookMixin, HttpHook):
         return self._execute(calls.show_task(migration_task_id))
 
     def get_task_status(self, migration_task_id: str) -> str:
-        """The task's status, or :data:`~huaweicloud_dcs_provider.statuses.NOT_FOUND` if it does not exist."""
-        try:
-            return self.get_migration_task(migration_task_id).status
-        except DcsApiError as exc:
-            if exc.is_not_found:
-                return NOT_FOUND
-            raise
+        """The task's status, or ``NOT_FOUND`` if it does not exist."""
+        task = self.run_plan(waits.task_or_none(migration_task_id))
+        return NOT_FOUND if task is None else task.status
 
     def get_migration_task_stats(self, migration_task_id: str) -> MigrationStats:
         """Progress: full-sync percent, key counts, incremental offset (0 = caught up)."""
@@ -611,16 +242,7 @@ class DcsHook(_DcsHookMixin, HttpHook):
     ) -> list[MigrationTask]:
         """All migration tasks (every page), optionally filtered by task name."""
         v.non_negative_int("page_size", page_size, minimum=1, maximum=v.LIST_LIMIT_MAX)
-        tasks: list[MigrationTask] = []
-        offset = 0
-        while True:
-            count, page = self._execute(calls.list_tasks_page(offset=offset, limit=page_size, name=name))
-            if tasks and page == tasks[-len(page) :]:  # the same page again: the offset is ignored
-                return tasks
-            tasks.extend(page)
-            offset += len(page)
-            if not page or offset >= count:
-                return tasks
+        return self._tasks_named(name, page_size)
 
     def list_migration_task_logs(
         self,
@@ -631,18 +253,13 @@ class DcsHook(_DcsHookMixin, HttpHook):
     ) -> list[MigrationLog]:
         """All log entries of a task (every page), optionally only ``INFO`` or ``ERROR``."""
         v.non_negative_int("page_size", page_size, minimum=1, maximum=v.LIST_LIMIT_MAX)
-        logs: list[MigrationLog] = []
-        offset = 0
-        while True:
-            count, page = self._execute(
-                calls.list_logs_page(migration_task_id, offset=offset, limit=page_size, log_level=log_level)
+        return self.run_plan(
+            all_pages(
+                lambda offset: calls.list_logs_page(
+                    migration_task_id, offset=offset, limit=page_size, log_level=log_level
+                )
             )
-            if logs and page == logs[-len(page) :]:  # the same page again: the offset is ignored
-                return logs
-            logs.extend(page)
-            offset += len(page)
-            if not page or offset >= count:
-                return logs
+        )
 
     def stop_migration_task(self, migration_task_id: str) -> MigrationTask:
         """Ask a task to stop; it goes ``TERMINATING`` then ``TERMINATED`` (poll to know when)."""
@@ -718,16 +335,7 @@ class DcsHook(_DcsHookMixin, HttpHook):
         poll_interval: float = DEFAULT_POLL_INTERVAL,
     ) -> Job:
         """Poll a job until ``SUCCESS``; raise on ``FAIL`` or after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            job = self.get_job(job_id)
-            if job.status == JOB_SUCCESS:
-                return job
-            if job.status == JOB_FAILED:
-                raise DcsError(f"DCS job {job_id} failed: {job.fail_reason or 'no reason given'}")
-            if time.monotonic() >= deadline:
-                raise DcsError(f"DCS job {job_id} still {job.status} after {timeout:.0f} s")
-            time.sleep(poll_interval)
+        return self.run_plan(waits.job_done(job_id, poll_interval=poll_interval, timeout=timeout))
 
     def wait_for_task_status(
         self,
@@ -743,227 +351,13 @@ class DcsHook(_DcsHookMixin, HttpHook):
         Raises :class:`DcsMigrationFailedError` on a failure status (with the task's error text) and
         :class:`DcsError` after ``timeout`` seconds. ``NOT_FOUND`` may be a target (after a delete).
         """
-        targets = normalize_targets(target_statuses)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                task = self.get_migration_task(migration_task_id)
-            except DcsApiError as exc:
-                if exc.is_not_found and NOT_FOUND in targets:
-                    return MigrationTask.from_api({"status": NOT_FOUND}, task_id=migration_task_id)
-                raise
-            if task.status in targets:
-                return task
-            if task.status in failure_statuses:
-                raise DcsMigrationFailedError(
-                    f"DCS migration task {migration_task_id} is {task.status}: "
-                    f"{task.error or 'no error text'}",
-                    task_id=migration_task_id,
-                    status=task.status,
-                    error_text=task.error,
-                )
-            if time.monotonic() >= deadline:
-                raise DcsError(
-                    f"DCS migration task {migration_task_id} is still {task.status} after {timeout:.0f} s "
-                    f"(waiting for {', '.join(sorted(targets))})"
-                )
-            self.log.info(
-                "DCS migration task %s is %s; waiting for %s", migration_task_id, task.status, sorted(targets)
-            )
-            time.sleep(poll_interval)
-
-
-class DcsAsyncHook(_DcsHookMixin, HttpAsyncHook):
-    """Async hook with the reads a trigger needs; use it as ``async with DcsAsyncHook(...) as hook``.
-
-    Inside ``async with`` every call uses the ``aiohttp`` session that all the hooks of the event
-    loop share (one keep-alive connection pool, closed when the last hook leaves ``async with``):
-    a thousand triggers in a triggerer hold a handful of connections, not a thousand. Outside,
-    each call opens and closes its own session. The connection is fetched once, asynchronously
-    (never the sync lookup).
-
-    :param dcs_conn_id: Airflow connection of type ``huaweicloud_dcs``.
-    :param retry_policy: the same retry policy as the sync hook.
-    """
-
-    def __init__(
-        self, dcs_conn_id: str = DEFAULT_CONN_ID, *, retry_policy: RetryPolicy | None = None
-    ) -> None:
-        super().__init__(method="GET", http_conn_id=dcs_conn_id)
-        self.dcs_conn_id = dcs_conn_id
-        self.retry_policy = retry_policy or DEFAULT_RETRY_POLICY
-        self._settings: DcsConnectionSettings | None = None
-        self._sent_secrets: set[str] = set()
-        self._client: Any = None
-        self._ssl: Any = None
-
-    def __repr__(self) -> str:
-        return f"DcsAsyncHook(dcs_conn_id={self.dcs_conn_id!r})"
-
-    async def __aenter__(self) -> DcsAsyncHook:
-        if self._client is None:
-            self._client = _acquire_session()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await _release_session(client)
-
-    async def asettings(self) -> DcsConnectionSettings:
-        """The connection's settings, fetched once with Airflow's async connection helpers."""
-        if self._settings is None:
-            from airflow.providers.common.compat.connection import (
-                get_async_connection,
-                get_async_extra_dejson,
-            )
-
-            conn = await get_async_connection(self.dcs_conn_id, hook=self)
-            extra = await get_async_extra_dejson(conn)
-            settings = _settings_from(self.dcs_conn_id, conn, extra)
-            # Reads a CA bundle once per process (not per hook), off the event loop.
-            self._ssl = await asyncio.to_thread(_shared_ssl_context, settings)
-            self._settings = settings
-        return self._settings
-
-    async def _asend(self, call: Call[T]) -> T:
-        import aiohttp
-        import yarl
-
-        settings = await self.asettings()
-        _learn_secrets(call, self._sent_secrets)
-        prepared = prepare_signed(
-            method=call.api.method,
-            base_url=settings.endpoint,
-            path=call.path(settings.project_id),
-            query=call.query,
-            headers=call.headers(settings.project_id),
-            body=call.body_bytes(),
-            credentials=settings.credentials,
-            sdk_date=now_sdk_date(),
-        )
-        owned = self._client is None
-        client = aiohttp.ClientSession() if owned else self._client
-        timeout = aiohttp.ClientTimeout(
-            sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
-        )
-        # Built (or found) in asettings, off the loop; one per CA bundle for the whole process.
-        ssl: Any = self._ssl if self._ssl is not None else settings.ssl_context
-        try:
-            async with client.request(
-                prepared.method,
-                yarl.URL(prepared.url, encoded=True),
-                data=prepared.body,
-                headers=prepared.headers,
+        return self.run_plan(
+            waits.task_reaches(
+                migration_task_id,
+                target_statuses,
+                poll_interval=poll_interval,
                 timeout=timeout,
-                allow_redirects=False,
-                proxy=settings.proxy,
-                ssl=ssl,
-            ) as response:
-                body = await response.read()
-                status, headers = response.status, dict(response.headers)
-        except aiohttp.ClientConnectorCertificateError as exc:
-            raise DcsTlsError(
-                tls_failure_message(call.operation, settings.endpoint, tls_failure_detail(str(exc))),
-                request_sent=False,
-                operation=call.operation,
-            ) from None
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise DcsConnectionError(
-                f"DCS {call.operation}: cannot connect to {settings.endpoint} ({type(exc).__name__})",
-                request_sent=False,
-                operation=call.operation,
-            ) from None
-        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
-            raise DcsConnectionError(
-                f"DCS {call.operation}: connection to {settings.endpoint} broken in the middle of the "
-                f"answer ({type(exc).__name__}; the request may have been processed)",
-                request_sent=True,
-                operation=call.operation,
-            ) from None
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise DcsConnectionError(
-                f"DCS {call.operation}: connection to {settings.endpoint} lost or timed out "
-                f"({type(exc).__name__})",
-                request_sent=True,
-                operation=call.operation,
-            ) from None
-        finally:
-            if owned:
-                await client.close()
-        known = _known_secrets(settings, self._sent_secrets)
-        if 200 <= status < 300 and not _may_echo(known, body, headers):
-            known = []  # nothing to scrub: skip the deep copy of every answer (each poll's cost)
-        return read_response(call, status, headers, body, secrets=known)
-
-    async def _aexecute(self, call: Call[T]) -> T:
-        # The first attempt is sent without tenacity: a tenacity controller leaves a few dozen
-        # objects in reference cycles per call (a lock, a condition, a future...), which only the
-        # garbage collector frees; a triggerer polling with a thousand triggers then runs full
-        # collections that stall its event loop. Only after a failure does tenacity take over,
-        # replaying that failure as its first attempt, so the policy applies unchanged.
-        try:
-            return await self._asend(call)
-        except Exception as exc:
-            first_failure: Exception | None = exc
-        # No call of this hook can check an ambiguous failure: one that must not be repeated
-        # blindly is then raised instead of retried.
-        retrying = self.retry_policy.async_retrying(retry_ambiguous=not call.api.look_before_retry)
-        async for attempt in retrying:
-            with attempt:
-                if first_failure is not None:
-                    failure, first_failure = first_failure, None
-                    raise failure
-                return await self._asend(call)
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
-
-    async def get_migration_task(self, migration_task_id: str) -> MigrationTask:
-        """Task detail (passwords redacted)."""
-        return await self._aexecute(calls.show_task(migration_task_id))
-
-    async def get_task_status(self, migration_task_id: str) -> str:
-        """The task's status, or ``NOT_FOUND`` if the API says the task does not exist."""
-        try:
-            return (await self.get_migration_task(migration_task_id)).status
-        except DcsApiError as exc:
-            if exc.is_not_found:
-                return NOT_FOUND
-            raise
-
-    async def get_migration_task_stats(self, migration_task_id: str) -> MigrationStats:
-        """Progress figures of a task."""
-        return await self._aexecute(calls.show_task_stats(migration_task_id))
-
-    async def list_migration_task_logs(
-        self, migration_task_id: str, *, log_level: str | None = None, limit: int = calls.DEFAULT_PAGE_SIZE
-    ) -> list[MigrationLog]:
-        """The first ``limit`` log entries of a task (e.g. the errors, for a failure message)."""
-        _, logs = await self._aexecute(
-            calls.list_logs_page(migration_task_id, offset=0, limit=limit, log_level=log_level)
-        )
-        return logs
-
-    async def stop_migration_task(self, migration_task_id: str) -> MigrationTask:
-        """Ask a task to stop (it goes ``TERMINATING``, then ``TERMINATED``)."""
-        return await self._aexecute(calls.stop_task(migration_task_id))
-
-    async def get_job(self, job_id: str) -> Job:
-        """An asynchronous DCS job."""
-        return await self._aexecute(calls.show_job(job_id))
-
-    async def list_migration_tasks(self, name: str | None = None) -> list[MigrationTask]:
-        """All migration tasks (every page), optionally filtered by name."""
-        tasks: list[MigrationTask] = []
-        offset = 0
-        while True:
-            count, page = await self._aexecute(
-                calls.list_tasks_page(offset=offset, limit=calls.DEFAULT_PAGE_SIZE, name=name)
+                failure_statuses=failure_statuses,
+                logger=self.log,
             )
-            if tasks and page == tasks[-len(page) :]:  # the same page again: the offset is ignored
-                return tasks
-            tasks.extend(page)
-            offset += len(page)
-            if not page or offset >= count:
-                return tasks
+        )

@@ -12,8 +12,9 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from huaweicloud_dcs_provider import DEFAULT_CONN_ID, assets, statuses, validation, waiting
-from huaweicloud_dcs_provider._compat import BaseSensorOperator, Context
+from huaweicloud_dcs_provider import DEFAULT_CONN_ID, assets, waiting
+from huaweicloud_dcs_provider.api import statuses, validation
+from huaweicloud_dcs_provider.compat import BaseSensorOperator, Context
 from huaweicloud_dcs_provider.exceptions import DcsValidationError
 from huaweicloud_dcs_provider.waiting import stop_quietly
 
@@ -152,7 +153,7 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
         # One tracker for all pokes of this run, so that lag samples add up in ``poke`` mode.
         if self._poke_tracker is None:
             self._poke_tracker = self._tracker()
-        event = waiting.check_sync(self.hook, self._poke_tracker)
+        event = self.hook.run_plan(waiting.check(self._poke_tracker))
         if event is None:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._finish(event, context))
@@ -178,7 +179,7 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
                 outcome = "was stopped" if stopped else "could not be stopped: see the log"
                 raise type(exc)(f"{exc} The migration {outcome} (stop_on_deadline).") from exc
         deadline = waiting.deadline_after(float(self.timeout))
-        event = waiting.check_sync(self.hook, self._tracker(deadline))
+        event = self.hook.run_plan(waiting.check(self._tracker(deadline)))
         if event is not None:
             return self._finish(event, context)
         self.defer(
@@ -248,16 +249,13 @@ class DcsMigrationLagSensor(DcsMigrationTaskSensor):
             success_statuses=(statuses.TaskStatus.INCRMIGEATING.value,),
             **kwargs,
         )
-        for name, value, minimum in (
-            ("max_offset", max_offset, 0),
-            ("consecutive_samples", consecutive_samples, 1),
-            ("key_count_tolerance", key_count_tolerance, 0),
-            ("max_key_drift", 0 if max_key_drift is None else max_key_drift, 0),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise DcsValidationError(
-                    name, f"{validation.shown(value)} is out of range", f"integers >= {minimum}"
-                )
+        validation.non_negative_int("max_offset", max_offset)  # a lag wait needs one
+        validation.lag_settings(
+            max_offset=max_offset,
+            consecutive_samples=consecutive_samples,
+            key_count_tolerance=key_count_tolerance,
+            max_key_drift=max_key_drift,
+        )
         self.max_offset = max_offset
         self.consecutive_samples = consecutive_samples
         self.key_count_tolerance = key_count_tolerance
@@ -273,7 +271,7 @@ class DcsMigrationLagSensor(DcsMigrationTaskSensor):
         for sample in range(self.consecutive_samples):
             if sample:
                 time.sleep(min(float(self.poke_interval), RESCHEDULE_SAMPLE_SPACING))
-            event = waiting.check_sync(self.hook, tracker)
+            event = self.hook.run_plan(waiting.check(tracker))
             if event is not None:
                 return PokeReturnValue(is_done=True, xcom_value=self._finish(event, context))
             if tracker.lag_samples_ok == 0:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import math
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from huaweicloud_dcs_provider import DEFAULT_CONN_ID, statuses, waiting
-from huaweicloud_dcs_provider.retry import RetryPolicy
-from huaweicloud_dcs_provider.validation import safe_id
+from huaweicloud_dcs_provider import DEFAULT_CONN_ID, waiting
+from huaweicloud_dcs_provider.api import statuses
+from huaweicloud_dcs_provider.api import validation as v
+from huaweicloud_dcs_provider.api.retry import RetryPolicy
+from huaweicloud_dcs_provider.exceptions import DcsValidationError
 
 #: Retries of one status read inside the triggerer. Kept short: the poll loop itself rides out
 #: longer outages (``max_consecutive_errors`` failed reads in a row, ``poll_interval`` apart).
@@ -88,33 +89,29 @@ class DcsMigrationTaskTrigger(BaseTrigger):
         stop_on_kill: bool = False,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self.migration_task_id = safe_id("migration_task_id", migration_task_id)
-        if not isinstance(dcs_conn_id, str) or not dcs_conn_id:
-            raise ValueError(f"dcs_conn_id must be a non-empty string, got {dcs_conn_id!r}")
-        self.dcs_conn_id = dcs_conn_id
-        if isinstance(success_statuses, str) or not all(isinstance(s, str) for s in success_statuses):
-            raise ValueError("success_statuses must be a list of status strings")
-        self.success_statuses = tuple(sorted(statuses.normalize_targets(success_statuses)))
-        self.poll_interval = _number("poll_interval", poll_interval, positive=True)
-        self.deadline = None if deadline is None else _number("deadline", deadline, positive=True)
-        if (
-            isinstance(max_consecutive_errors, bool)
-            or not isinstance(max_consecutive_errors, int)
-            or max_consecutive_errors < 1
-        ):
-            raise ValueError(
-                f"max_consecutive_errors must be an integer >= 1, got {max_consecutive_errors!r}"
-            )
-        self.max_consecutive_errors = max_consecutive_errors
-        self.max_offset = None if max_offset is None else _integer("max_offset", max_offset, minimum=0)
-        self.consecutive_samples = _integer("consecutive_samples", consecutive_samples, minimum=1)
-        self.key_count_tolerance = _integer("key_count_tolerance", key_count_tolerance, minimum=0)
-        self.max_key_drift = (
-            None if max_key_drift is None else _integer("max_key_drift", max_key_drift, minimum=0)
+        # Checked here too (the caller checked them already): the triggerer rebuilds the trigger
+        # from kwargs stored in the database. Every error is a DcsValidationError (a ValueError).
+        self.migration_task_id = v.safe_id("migration_task_id", migration_task_id)
+        self.dcs_conn_id = v.text("dcs_conn_id", dcs_conn_id, max_length=250) or ""
+        if isinstance(success_statuses, str):
+            raise DcsValidationError("success_statuses", "must be a list of status strings")
+        self.success_statuses = tuple(sorted(v.statuses_to_wait_for("success_statuses", success_statuses)))
+        self.poll_interval = v.seconds("poll_interval", poll_interval)
+        self.deadline = None if deadline is None else v.epoch_seconds("deadline", deadline)
+        self.max_consecutive_errors = v.non_negative_int(
+            "max_consecutive_errors", max_consecutive_errors, minimum=1
         )
-        if not isinstance(stop_on_kill, bool):
-            raise ValueError(f"stop_on_kill must be a bool, got {stop_on_kill!r}")
-        self.stop_on_kill = stop_on_kill
+        v.lag_settings(
+            max_offset=max_offset,
+            consecutive_samples=consecutive_samples,
+            key_count_tolerance=key_count_tolerance,
+            max_key_drift=max_key_drift,
+        )
+        self.max_offset = max_offset
+        self.consecutive_samples = consecutive_samples
+        self.key_count_tolerance = key_count_tolerance
+        self.max_key_drift = max_key_drift
+        self.stop_on_kill = v.boolean("stop_on_kill", stop_on_kill)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Only plain data: ids, the connection id, intervals, statuses and the absolute deadline.
@@ -200,13 +197,7 @@ class DcsMigrationTaskTrigger(BaseTrigger):
                 f" until {waiting.format_deadline(self.deadline)}" if self.deadline is not None else "",
             )
             async with DcsAsyncHook(self.dcs_conn_id, retry_policy=POLL_RETRY_POLICY) as hook:
-                await asyncio.sleep(self.poll_interval)
-                while True:
-                    final = tracker.deadline_passed()
-                    event = await waiting.check_async(hook, tracker, final=final)
-                    if event is not None:
-                        break
-                    await asyncio.sleep(tracker.sleep_seconds(self.poll_interval))
+                event = await hook.run_plan(waiting.wait(tracker, self.poll_interval, first_pause=True))
         except Exception as exc:  # never let the triggerer fail the task with a bare traceback
             event = tracker.event(
                 waiting.EventStatus.ERROR,
@@ -214,17 +205,3 @@ class DcsMigrationTaskTrigger(BaseTrigger):
                 f"{type(exc).__name__}: {exc}. The migration itself was left as it is.",
             )
         yield TriggerEvent(event)  # type: ignore[no-untyped-call]
-
-
-def _integer(name: str, value: Any, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _number(name: str, value: Any, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return float(value)

@@ -21,10 +21,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG
 
-from huaweicloud_dcs_provider.operators.migration import (
-    DcsConfigureOnlineMigrationOperator,
-    DcsCreateOnlineMigrationTaskOperator,
-)
+from huaweicloud_dcs_provider.operators.lifecycle import DcsCreateOnlineMigrationTaskOperator
+from huaweicloud_dcs_provider.operators.migration import DcsConfigureOnlineMigrationOperator
 
 MIGRATIONS = int(os.environ.get("DCS_LOAD_MIGRATIONS", "20"))
 POLL_SECONDS = float(os.environ.get("DCS_LOAD_POLL_SECONDS", "2"))

@@ -1,0 +1,102 @@
+"""The plain waits of the API, as plans (:mod:`~huaweicloud_dcs_provider.api.plan`): a job until it
+ends, a task until it reaches a status, a task until it is gone from the list.
+
+The richer wait for a migration (progress, lag, error logs, events for the triggerer) is
+:mod:`huaweicloud_dcs_provider.waiting`; both are
+:func:`~huaweicloud_dcs_provider.api.plan.poll_until`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from typing import Any
+
+from huaweicloud_dcs_provider.api import calls, statuses
+from huaweicloud_dcs_provider.api.models import Job, MigrationTask
+from huaweicloud_dcs_provider.api.plan import Deadline, Plan, all_pages, call, poll_until
+from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsError, DcsMigrationFailedError
+
+log = logging.getLogger(__name__)
+
+
+def task_or_none(task_id: str) -> Plan[MigrationTask | None]:
+    """The task's detail; ``None`` when the API says it does not exist (HTTP 400 ``DCS.4133``)."""
+    try:
+        return (yield from call(calls.show_task(task_id)))
+    except DcsApiError as exc:
+        if exc.is_not_found:
+            return None
+        raise
+
+
+def listed(task_id: str, name: str | None = None) -> Plan[bool]:
+    """True while the task list has the task (filtered by name when it is known).
+
+    The list is the judge of existence: after a delete, the detail call may still answer.
+    """
+    tasks: list[MigrationTask] = yield from all_pages(
+        lambda offset: calls.list_tasks_page(offset=offset, limit=calls.DEFAULT_PAGE_SIZE, name=name)
+    )
+    return any(task.task_id == task_id for task in tasks)
+
+
+def job_done(job_id: str, *, poll_interval: float, timeout: float) -> Plan[Job]:
+    """Poll a job until ``SUCCESS``; raise on ``FAIL`` or after ``timeout`` seconds."""
+
+    def read(final: bool) -> Plan[Job | None]:
+        job: Job = yield from call(calls.show_job(job_id))
+        status = statuses.job_status(job.status)
+        if status is not None and status.is_successful:
+            return job
+        if status is not None and status.is_terminal:
+            raise DcsError(f"DCS job {job_id} failed: {job.fail_reason or 'no reason given'}")
+        if final:
+            raise DcsError(f"DCS job {job_id} still {job.status} after {timeout:.0f} s")
+        return None
+
+    return poll_until(read, poll_interval=poll_interval, deadline=Deadline.after(timeout))
+
+
+def task_reaches(
+    task_id: str,
+    targets: Collection[str],
+    *,
+    poll_interval: float,
+    timeout: float,
+    failure_statuses: Collection[str] = statuses.FAILURE_STATUSES,
+    logger: Any = log,
+) -> Plan[MigrationTask]:
+    """Poll a task until its status is one of ``targets`` (normalized; ``NOT_FOUND`` allowed).
+
+    Raises :class:`DcsMigrationFailedError` on a failure status (with the task's error text),
+    :class:`DcsApiError` when the task does not exist (unless ``NOT_FOUND`` is awaited) and
+    :class:`DcsError` after ``timeout`` seconds.
+    """
+    wanted = statuses.normalize_targets(targets)
+
+    def read(final: bool) -> Plan[MigrationTask | None]:
+        try:
+            task: MigrationTask = yield from call(calls.show_task(task_id))
+        except DcsApiError as exc:
+            if exc.is_not_found and statuses.NOT_FOUND in wanted:
+                return MigrationTask.from_api({"status": statuses.NOT_FOUND}, task_id=task_id)
+            raise
+        if task.status in wanted:
+            return task
+        if task.status in failure_statuses:
+            raise DcsMigrationFailedError(
+                f"DCS migration task {task_id} is {task.status}: {task.error or 'no error text'}",
+                task_id=task_id,
+                status=task.status,
+                error_text=task.error,
+            )
+        if final:
+            raise DcsError(
+                f"DCS migration task {task_id} is still {task.status} after {timeout:.0f} s "
+                f"(waiting for {', '.join(sorted(wanted))})"
+            )
+        logger.info("DCS migration task %s is %s; waiting for %s", task_id, task.status, sorted(wanted))
+        return None
+
+    return poll_until(read, poll_interval=poll_interval, deadline=Deadline.after(timeout))
