@@ -5,7 +5,8 @@ in ``build/reliability/<table>.jsonl``. This script keeps the latest row per tes
 prints each table; with ``--write`` it replaces the tables between the
 ``<!-- table:NAME -->`` / ``<!-- /table:NAME -->`` markers of docs/reliability.md instead.
 
-    .venv/bin/python -m pytest tests/reliability tests/e2e   # record
+    .venv/bin/python -m pytest tests/reliability tests/e2e tests/test_no_false_success.py \
+        tests/test_hostile_config.py tests/test_debug_secrets.py        # record
     .venv/bin/python scripts/reliability_report.py --write    # update the docs
 """
 
@@ -65,6 +66,15 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("stuck", "Stuck"),
     ],
     "security": [("check", "Check"), ("result", "Result")],
+    "wrong_outcomes": [("case", "Case"), ("result", "Outcome now (the message a person sees)")],
+    "hostile_config": [("setting", "Setting"), ("value", "Value"), ("error", "Error (before any request)")],
+    "debug_scan": [
+        ("path", "Path run at DEBUG"),
+        ("lines scanned", "Lines scanned"),
+        ("DEBUG lines", "DEBUG lines"),
+        ("secrets", "Secrets looked for"),
+        ("hits", "Hits"),
+    ],
 }
 #: The field that tells two rows of one test apart (parametrized cases, load sizes).
 ROW_KEYS = {
@@ -74,6 +84,9 @@ ROW_KEYS = {
     "fuzz": "property",
     "load": "migrations",
     "security": "check",
+    "wrong_outcomes": "case",
+    "hostile_config": "value",
+    "debug_scan": "path",
 }
 
 

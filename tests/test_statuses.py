@@ -24,7 +24,8 @@ EXPECTED_FOR_SUCCESS = {
     TaskStatus.RUNNING: Verdict.IN_PROGRESS,
     TaskStatus.MIGRATING: Verdict.IN_PROGRESS,
     TaskStatus.FULLMIGRATING: Verdict.IN_PROGRESS,
-    TaskStatus.TERMINATING: Verdict.IN_PROGRESS,
+    # A stop under way: SUCCESS can no longer come (issue 13; it used to wait until the deadline).
+    TaskStatus.TERMINATING: Verdict.ENDED_ELSEWHERE,
     TaskStatus.MIGRATION_SUCCESS: Verdict.IN_PROGRESS,
     TaskStatus.SUCCESS: Verdict.REACHED,
     TaskStatus.FAILED: Verdict.FAILED,
@@ -112,7 +113,8 @@ def test_tracker_success_event_carries_ids_status_and_stats() -> None:
         "migration_task_id": TASK,
         "task_status": "SUCCESS",
         "task_name": "mig",
-        "message": f"DCS migration task {TASK} reached SUCCESS.",
+        "message": f"DCS migration task {TASK} reached SUCCESS; the full copy is complete: "
+        "full sync 100%, keys 10/10 (source/target), incremental offset 0.",
         "error_text": None,
         "stats": {"full_migration_progress": 100, "offset": 0, "source_dbsize": 10, "target_dbsize": 10},
     }
@@ -199,9 +201,32 @@ def test_tracker_final_read_in_progress_is_timeout_but_reached_is_success() -> N
     assert "still FULLMIGRATING" in event["message"]
     assert "left running" in event["message"]
     # The re-check at the deadline wins when the task got there in time.
-    done = tracker(deadline=clock.now - 1, clock=clock).on_task(task("SUCCESS"), final=True)
+    complete = MigrationStats(full_migration_progress=100, source_dbsize=10, target_dbsize=10)
+    done = tracker(deadline=clock.now - 1, clock=clock).on_task(task("SUCCESS"), stats=complete, final=True)
     assert done is not None
     assert done["status"] == "success"
+    # A SUCCESS whose figures cannot be read is not confirmed: at the deadline that is a timeout.
+    unsure = tracker(deadline=clock.now - 1, clock=clock).on_task(task("SUCCESS"), final=True)
+    assert unsure is not None
+    assert unsure["status"] == "timeout"
+    assert "not confirmed" in unsure["message"]
+
+
+def test_tracker_confirms_a_full_success_from_the_figures() -> None:
+    """SUCCESS with figures short of 100% is read again, then fails; unreadable figures end in an error."""
+    t = tracker(max_unconfirmed_reads=2)
+    short = MigrationStats(full_migration_progress=45, source_dbsize=10, target_dbsize=4)
+    assert t.on_task(task("SUCCESS"), stats=short) is None
+    failed = t.on_task(task("SUCCESS"), stats=short)
+    assert failed is not None
+    assert failed["status"] == "failure"
+    assert "full sync 45%" in failed["message"]
+    blind = tracker(max_consecutive_errors=2)
+    assert blind.on_task(task("SUCCESS")) is None
+    ended = blind.on_task(task("SUCCESS"))
+    assert ended is not None
+    assert ended["status"] == "error"
+    assert "cannot be confirmed" in ended["message"]
 
 
 def test_tracker_transient_errors_are_counted_then_give_up() -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from huaweicloud_dcs_provider import waiting
-from huaweicloud_dcs_provider.api.models import MigrationLog, MigrationTask
+from huaweicloud_dcs_provider.api.models import MigrationLog, MigrationStats, MigrationTask
 from huaweicloud_dcs_provider.api.plan import drive_async
 from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.api.transport import Call
@@ -358,6 +358,9 @@ class FakeAsyncHook:
         ]
         self.reads = 0
         self.sessions = 0
+        self.last_id = ""
+        self.last_status = ""
+        self.stats_never = False
 
     def __call__(self, dcs_conn_id: str, **_: Any) -> FakeAsyncHook:
         FakeAsyncHook.instances.append(self)
@@ -376,9 +379,14 @@ class FakeAsyncHook:
         if isinstance(item, BaseException):
             raise item
         data = item if isinstance(item, dict) else {"status": item}
-        return MigrationTask.from_api({"task_id": task_id, "task_name": "fake", **data})
+        found = MigrationTask.from_api({"task_id": task_id, "task_name": "fake", **data})
+        self.last_id, self.last_status = task_id, found.status
+        return found
 
     async def get_migration_task_stats(self, task_id: str) -> Any:
+        """Down while the copy runs; the full copy's figures at SUCCESS (unless ``stats_never``)."""
+        if self.last_status == "SUCCESS" and not self.stats_never:
+            return MigrationStats(full_migration_progress=100, source_dbsize=3, target_dbsize=3)
         raise RuntimeError("stats are down")
 
     async def list_migration_task_logs(self, task_id: str, **_: Any) -> list[MigrationLog]:
@@ -386,7 +394,7 @@ class FakeAsyncHook:
 
     async def execute_call(self, call: Call[Any]) -> Any:
         """The calls a trigger's plan sends, answered by the scripted methods above."""
-        task_id = call.path_params["task_id"]
+        task_id = call.path_params.get("task_id", "")
         if call.operation == "show_task":
             return await self.get_migration_task(task_id)
         if call.operation == "show_task_stats":
@@ -394,6 +402,10 @@ class FakeAsyncHook:
         if call.operation == "list_task_logs":
             logs = await self.list_migration_task_logs(task_id)
             return len(logs), logs
+        if call.operation == "list_tasks":  # the confirmation of a success: the task is still listed
+            return 1, [
+                MigrationTask.from_api({"task_id": self.last_id, "task_name": "fake", "status": "SUCCESS"})
+            ]
         raise AssertionError(f"the trigger sent an unexpected call: {call.operation}")
 
     async def run_plan(self, plan: Any) -> Any:
@@ -444,7 +456,18 @@ async def test_stats_failures_are_tolerated(fake_hook: Callable[..., FakeAsyncHo
     fake_hook(["FULLMIGRATING", "FULLMIGRATING", "SUCCESS"])
     (event,) = await run_trigger(make(poll_interval=0.01))
     assert event["status"] == "success"
-    assert event["stats"] is None
+    assert event["stats"]["full_migration_progress"] == 100
+
+
+async def test_a_success_whose_figures_never_come_is_not_reported(
+    fake_hook: Callable[..., FakeAsyncHook],
+) -> None:
+    """SUCCESS cannot be confirmed without the figures: the wait ends in an error, not a success."""
+    fake = fake_hook(["FULLMIGRATING", "SUCCESS"])
+    fake.stats_never = True
+    (event,) = await run_trigger(make(poll_interval=0.01))
+    assert event["status"] == "error"
+    assert "cannot be confirmed" in event["message"]
 
 
 class BrokenHook(FakeAsyncHook):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import os
 import re
 import ssl
@@ -24,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from huaweicloud_dcs_provider.api.signing import Credentials
 from huaweicloud_dcs_provider.exceptions import DcsValidationError
@@ -32,11 +33,16 @@ from huaweicloud_dcs_provider.exceptions import DcsValidationError
 DEFAULT_ENDPOINT_TEMPLATE = "https://dcs.{region}.myhuaweicloud.com"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
+#: Longest read timeout accepted (seconds): a DCS call that has not answered in an hour never will.
+MAX_READ_TIMEOUT = 3600.0
 KNOWN_EXTRAS = frozenset(
     {"project_id", "region", "security_token", "verify", "ca_bundle", "timeout", "proxy"}
 )
 _REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 _PROJECT_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+#: A DNS host name (letters, digits, ``-``, dots) or an IPv4 address.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME_RE = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +88,16 @@ class DcsConnectionSettings:
     verify: bool | str = True
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
-    proxy: str | None = None
+    proxy: str | None = field(default=None, repr=False)
     ignored_extras: tuple[str, ...] = ()
     conn_id: str | None = None
+
+    def __repr__(self) -> str:
+        shown = f", proxy={without_password(self.proxy)!r}" if self.proxy else ""
+        return (
+            f"DcsConnectionSettings(endpoint={self.endpoint!r}, project_id={self.project_id!r}, "
+            f"region={self.region!r}, verify={self.verify!r}{shown}, conn_id={self.conn_id!r})"
+        )
 
     @property
     def host(self) -> str:
@@ -123,9 +136,18 @@ class DcsConnectionSettings:
         """
         if isinstance(self.verify, bool):
             return self.verify
-        if os.path.isdir(self.verify):
-            return ssl.create_default_context(capath=self.verify)
-        return ssl.create_default_context(cafile=self.verify)
+        try:
+            if os.path.isdir(self.verify):
+                return ssl.create_default_context(capath=self.verify)
+            return ssl.create_default_context(cafile=self.verify)
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            # Fail now, naming the setting: else every connection attempt fails the same way and
+            # the retries end, much later, in "connection lost".
+            raise DcsValidationError(
+                f"connection {self.conn_id or '(unnamed)'!r} extra 'ca_bundle'",
+                f"{self.verify!r} is not a CA bundle ({type(exc).__name__}: {exc})",
+                "a PEM file (or directory) of CA certificates",
+            ) from None
 
     @classmethod
     def from_connection(
@@ -160,17 +182,8 @@ class DcsConnectionSettings:
         endpoint = _endpoint(where, host, port, schema, region)
         token = extra.get("security_token") or None
         verify = _verify(where, extra)
-        timeout = extra.get("timeout")
-        read_timeout = DEFAULT_READ_TIMEOUT
-        if timeout is not None:
-            try:
-                read_timeout = float(timeout)
-            except (TypeError, ValueError):
-                raise DcsValidationError(
-                    f"{where} extra 'timeout'", f"{timeout!r}", "seconds (number)"
-                ) from None
-            if read_timeout <= 0:
-                raise DcsValidationError(f"{where} extra 'timeout'", f"{timeout!r}", "seconds > 0")
+        read_timeout = _timeout(where, extra.get("timeout"))
+        proxy = _proxy(where, extra.get("proxy"))
         settings = cls(
             endpoint=endpoint,
             project_id=project_id,
@@ -178,7 +191,7 @@ class DcsConnectionSettings:
             region=region,
             verify=verify,
             read_timeout=read_timeout,
-            proxy=str(extra["proxy"]) if extra.get("proxy") else None,
+            proxy=proxy,
             ignored_extras=tuple(sorted(set(extra) - KNOWN_EXTRAS)),
             conn_id=conn_id,
         )
@@ -229,22 +242,163 @@ def _verify(where: str, extra: Mapping[str, Any]) -> bool | str:
     return result
 
 
+def without_password(url: str | None) -> str | None:
+    """``url`` with the password of its user info shown as ``***`` (for messages and ``repr``)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def password_of(url: str | None) -> str | None:
+    """The password in a URL's user info (a proxy's), to register with the secrets masker."""
+    if not url:
+        return None
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
+
+
+def _timeout(where: str, value: Any) -> float:
+    """The ``timeout`` extra: a finite number of seconds in (0, :data:`MAX_READ_TIMEOUT`]."""
+    if value is None:
+        return DEFAULT_READ_TIMEOUT
+    name = f"{where} extra 'timeout'"
+    allowed = f"seconds, a number > 0 and <= {MAX_READ_TIMEOUT:g}"
+    if isinstance(value, bool) or not isinstance(value, int | float | str) or len(str(value)) > 32:
+        raise DcsValidationError(name, f"{str(value)[:40]!r} is not a number of seconds", allowed)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise DcsValidationError(name, f"{str(value)[:40]!r} is not a number of seconds", allowed) from None
+    if not math.isfinite(seconds) or not 0 < seconds <= MAX_READ_TIMEOUT:
+        raise DcsValidationError(name, f"{str(value)[:40]!r} is out of range", allowed)
+    return seconds
+
+
+def _proxy(where: str, value: Any) -> str | None:
+    """The ``proxy`` extra: an ``http(s)://`` URL, checked like the endpoint (``None`` for none)."""
+    if value is None or value == "":
+        return None
+    name = f"{where} extra 'proxy'"
+    if not isinstance(value, str):
+        raise DcsValidationError(name, f"must be a URL, got {type(value).__name__}", "http(s)://host:port")
+    _check_url_text(name, value, "http(s)://[user:password@]host:port")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise DcsValidationError(
+            name, f"{without_password(value)!r} has an invalid port", "1..65535"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise DcsValidationError(
+            name, f"{without_password(value)!r} is not a proxy URL", "http(s)://host:port"
+        )
+    return value
+
+
+def _check_url_text(name: str, url: str, allowed: str) -> None:
+    """Characters no URL may hold here: white space, control characters, a backslash."""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise DcsValidationError(name, "contains spaces or control characters", allowed)
+    if "\\" in url:
+        raise DcsValidationError(
+            name,
+            "contains a backslash, which URL parsers read in different ways (one may connect "
+            "elsewhere than another checked)",
+            allowed,
+        )
+
+
 def _endpoint(where: str, host: str | None, port: int | None, schema: str | None, region: str | None) -> str:
-    host = (host or "").strip()
-    if not host:
+    """The endpoint URL, parsed once and refused whenever it could be read two ways.
+
+    The URL is parsed both as the standard library reads it and as ``urllib3`` (what ``requests``
+    connects with) does; user info, a backslash, white space or control characters, a port out of
+    range, dot segments, a query or a fragment are refused before anything is sent, with the
+    password of any user info never quoted.
+    """
+    name = f"{where} host"
+    allowed = "http(s)://host[:port][/path]"
+    text = (host or "").strip(" ")  # a stray space around a pasted URL; never a tab or newline
+    if not text:
         if not region:
             raise DcsValidationError(
-                f"{where} host",
+                name,
                 "is empty and extra 'region' is not set",
                 "an endpoint URL such as https://dcs.ap-southeast-1.myhuaweicloud.com, or a region",
             )
         return DEFAULT_ENDPOINT_TEMPLATE.format(region=region)
-    url = host if "://" in host else f"{schema or 'https'}://{host}"
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DcsValidationError(f"{where} host", f"{host!r} is not an endpoint URL", "http(s)://host[:port]")
-    netloc = parts.netloc
-    if port and parts.port is None:
+    _check_url_text(name, text, allowed)
+    url = text if "://" in text else f"{schema or 'https'}://{text}"
+    shown = without_password(url) if "@" in url else url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise DcsValidationError(name, f"{shown!r} is not an endpoint URL", allowed) from None
+    try:
+        parsed_port = parts.port
+    except ValueError:
+        if "@" in parts.netloc:
+            raise DcsValidationError(name, "holds user info (user:password@)", allowed) from None
+        raise DcsValidationError(name, f"{shown!r}: the port is not a number 1..65535", allowed) from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise DcsValidationError(name, f"{shown!r} is not an endpoint URL (not http(s))", allowed)
+    if "@" in parts.netloc:
+        raise DcsValidationError(
+            name,
+            "holds user info (user:password@): put the Access Key ID in login and the Secret Access "
+            "Key in password instead",
+            allowed,
+        )
+    if not parts.hostname:
+        raise DcsValidationError(name, f"{shown!r} has no host", allowed)
+    hostname = parts.hostname
+    if hostname.startswith("[") or ":" in hostname:
+        try:
+            ipaddress.IPv6Address(hostname.strip("[]"))
+        except ValueError:
+            raise DcsValidationError(name, f"{shown!r} is not an endpoint URL", allowed) from None
+    elif not _HOSTNAME_RE.fullmatch(hostname):
+        raise DcsValidationError(name, f"{hostname!r} is not a valid host name", allowed)
+    if (parsed_port is not None and not 0 < parsed_port < 65536) or parts.netloc.endswith(":0"):
+        raise DcsValidationError(name, f"{shown!r}: the port is not a number 1..65535", allowed)
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise DcsValidationError(name, f"{shown!r} has a query or fragment", allowed)
+    segments = unquote(parts.path).split("/")
+    if any(segment in (".", "..") for segment in segments):
+        raise DcsValidationError(name, f"{shown!r} has a dot segment ('.' or '..') in its path", allowed)
+    _same_for_urllib3(name, url, hostname, parsed_port, allowed)
+    netloc = parts.netloc.lower()
+    if port and parsed_port is None:
+        if not 0 < port < 65536:
+            raise DcsValidationError(f"{where} port", f"{port!r} is not a number 1..65535")
         netloc = f"{netloc}:{port}"
     path = parts.path.rstrip("/")
-    return f"{parts.scheme}://{netloc}{path}"
+    return f"{parts.scheme.lower()}://{netloc}{path}"
+
+
+def _same_for_urllib3(name: str, url: str, hostname: str, port: int | None, allowed: str) -> None:
+    """Refuse a URL that ``urllib3`` (the client that connects) reads with another host or port."""
+    try:
+        from urllib3.util import parse_url
+    except ImportError:  # pragma: no cover - requests always brings urllib3
+        return
+    try:
+        theirs = parse_url(url)
+    except ValueError:
+        raise DcsValidationError(name, f"{url!r} is not an endpoint URL", allowed) from None
+    their_host = (theirs.host or "").strip("[]").lower()
+    if theirs.auth or their_host != hostname.strip("[]").lower() or (theirs.port or None) != port:
+        raise DcsValidationError(
+            name,
+            f"{url!r} is read differently by the HTTP client ({their_host}:{theirs.port}) than here "
+            f"({hostname}:{port})",
+            allowed,
+        )

@@ -89,3 +89,38 @@ def test_no_row_reports_a_failure_to_hold() -> None:
         assert row["Stuck"] == "0", row
         assert row["Succeeded"] == row["Mapped migrations"] == row["Configures that took effect"], row
     assert Path(DOC).read_text().count("fails (slowly)") == 0
+
+
+def test_the_wrong_outcome_cases_are_in_the_doc() -> None:
+    rows = _table("wrong_outcomes")
+    cases = " ".join(row["Case"].lower() for row in rows)
+    for words in (
+        "deleted mid-migration",
+        "then released",
+        "released while",
+        "terminating",
+        "password",
+        "retried",
+    ):
+        assert words in cases, f"docs/reliability.md lacks the wrong-outcome case {words!r}"
+    for row in rows:
+        assert _test_exists(row["Test"]), row["Test"]
+
+
+def test_the_hostile_configuration_rows_name_their_setting() -> None:
+    rows = _table("hostile_config")
+    settings = {row["Setting"] for row in rows}
+    assert {"host", "extra timeout", "extra ca_bundle"} <= settings, settings
+    for row in rows:
+        assert row["Setting"].split()[-1] in row["Error (before any request)"], row
+        assert _test_exists(row["Test"]), row["Test"]
+
+
+def test_the_debug_level_scan_found_no_secret() -> None:
+    rows = _table("debug_scan")
+    paths = " ".join(row["Path run at DEBUG"] for row in rows)
+    assert "dag.test()" in paths
+    assert "hook" in paths
+    for row in rows:
+        assert row["Hits"] == "0", row
+        assert int(row["DEBUG lines"]) > 0, row

@@ -226,6 +226,11 @@ class MigrationStats(_Model):
             is_migrating=to_bool(data.get("is_migrating")),
         )
 
+    @property
+    def full_copy_done(self) -> bool:
+        """True when the figures show the full copy complete (``full_migration_progress`` 100)."""
+        return self.full_migration_progress is not None and self.full_migration_progress >= 100
+
     def describe(self) -> str:
         """One human line: ``full sync 45%, keys 4500/10000 (source/target), offset 12``."""
         parts: list[str] = []

@@ -6,6 +6,7 @@ carry them too. :func:`redact` returns a deep copy with every secret-looking val
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -45,12 +46,37 @@ def redact(value: Any, *, _depth: int = 0) -> Any:
     return value
 
 
+#: Fields whose values are identifiers, statuses, codes, numbers, addresses, names or times: what a
+#: secret never is, and what a wait and a comparison read. :func:`scrub` never rewrites them (a short
+#: password such as ``0`` is a substring of ids, offsets and addresses).
+_STRUCTURAL_KEY = re.compile(
+    r"(?:^|_)(?:id|ids|list|status|code|offset|count|num|dbsize|progress|kbps|ops|port|ip|addrs|"
+    r"at|time|date|version|method|type|mode|name|migrating|enable\w*)$",
+    re.IGNORECASE,
+)
+#: A key shaped like an API field name is not rewritten by a short secret either.
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: Secrets at least this long are scrubbed everywhere, structure included: they cannot be an
+#: accidental part of an id, a status or a number. Shorter ones only where free text can be.
+MIN_SECRET_LENGTH_EVERYWHERE = 8
+
+
+def is_structural_key(key: str) -> bool:
+    """True for a field whose value :func:`scrub` leaves as it is (ids, statuses, numbers...)."""
+    return bool(_STRUCTURAL_KEY.search(key))
+
+
 def scrub(value: Any, secrets: Iterable[str | None], *, _depth: int = 0) -> Any:
-    """Deep copy of ``value`` with every occurrence of the known ``secrets`` in its text replaced.
+    """Deep copy of ``value`` with every occurrence of the known ``secrets`` replaced, where a secret
+    can be: free text (error messages, descriptions, log lines) and fields of unknown meaning.
 
     For answers that may echo a secret we sent (a Redis password, the secret key) under a name
-    :func:`redact` cannot recognise. Keys are scrubbed too; containers nested deeper than
-    :data:`MAX_DEPTH` are replaced by ``***``.
+    :func:`redact` cannot recognise. Identifiers, statuses, codes, numbers, addresses and times
+    (:func:`is_structural_key`) and keys shaped like field names are rewritten only by secrets of at
+    least :data:`MIN_SECRET_LENGTH_EVERYWHERE` characters, so a password as short as ``0`` cannot
+    turn a task id or a status into something else. A bare string (an
+    error text) is scrubbed whole. Containers nested deeper than :data:`MAX_DEPTH` are replaced by
+    ``***``.
     """
     known = sorted({s for s in secrets if s}, key=len, reverse=True)
     if not known:
@@ -63,10 +89,14 @@ def scrub(value: Any, secrets: Iterable[str | None], *, _depth: int = 0) -> Any:
     if isinstance(value, Mapping | list | tuple) and _depth >= MAX_DEPTH:
         return REDACTED
     if isinstance(value, Mapping):
-        return {
-            scrub(key, known, _depth=_depth + 1): scrub(item, known, _depth=_depth + 1)
-            for key, item in value.items()
-        }
+        long_ones = [secret for secret in known if len(secret) >= MIN_SECRET_LENGTH_EVERYWHERE]
+        result: dict[Any, Any] = {}
+        for key, item in value.items():
+            field_like = isinstance(key, str) and _FIELD_NAME.fullmatch(key) is not None
+            name = scrub(key, long_ones if field_like else known)
+            structural = isinstance(key, str) and is_structural_key(key) and not isinstance(item, Mapping)
+            result[name] = scrub(item, long_ones if structural else known, _depth=_depth + 1)
+        return result
     if isinstance(value, list | tuple):
         return [scrub(item, known, _depth=_depth + 1) for item in value]
     return value

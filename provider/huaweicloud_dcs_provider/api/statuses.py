@@ -81,8 +81,27 @@ IN_PROGRESS_STATUSES = frozenset(s for s, c in _CLASSES.items() if c == StatusCl
 MIGRATING_STATUSES = frozenset(
     {TaskStatus.MIGRATING, TaskStatus.FULLMIGRATING, TaskStatus.INCRMIGEATING, TaskStatus.MIGRATION_SUCCESS}
 )
-#: Statuses whose progress figures (``/stats``) are worth reading.
-STATS_STATUSES = MIGRATING_STATUSES | {TaskStatus.SUCCESS, TaskStatus.TERMINATING}
+#: Statuses whose progress figures (``/stats``) are worth reading (``RELEASED``: the evidence of a
+#: success that came before it).
+STATS_STATUSES = MIGRATING_STATUSES | {TaskStatus.SUCCESS, TaskStatus.TERMINATING, TaskStatus.RELEASED}
+
+
+class Verdict(StrEnum):
+    """What a status means to someone waiting for some statuses (see :func:`judge`)."""
+
+    REACHED = "reached"
+    FAILED = "failed"
+    #: Terminal, or on its way to an end, but not an awaited status (e.g. TERMINATED while waiting
+    #: for SUCCESS): the awaited status cannot come any more.
+    ENDED_ELSEWHERE = "ended_elsewhere"
+    IN_PROGRESS = "in_progress"
+    #: A status this provider does not know: keep waiting, warn, never count it as success.
+    UNKNOWN = "unknown"
+
+    @property
+    def is_final(self) -> bool:
+        """True when the wait is over (either way)."""
+        return self in (Verdict.REACHED, Verdict.FAILED, Verdict.ENDED_ELSEWHERE)
 
 
 def normalize(status: str | None) -> str:
@@ -109,6 +128,59 @@ def normalize_targets(statuses: Iterable[str]) -> frozenset[str]:
     if not result:
         raise ValueError("at least one status to wait for is required")
     return result
+
+
+def stop_under_way(status: str | None, success_statuses: Iterable[str]) -> bool:
+    """True when the task is being stopped (``TERMINATING``) and no stop status is awaited: what is
+    awaited cannot come any more."""
+    targets = set(success_statuses)
+    return normalize(status) == TaskStatus.TERMINATING and not targets & {
+        TaskStatus.TERMINATING,
+        TaskStatus.TERMINATED,
+    }
+
+
+def needs_success_evidence(status: str | None, success_statuses: Iterable[str]) -> bool:
+    """True for ``RELEASED`` while ``SUCCESS`` (and not ``RELEASED`` itself) is awaited.
+
+    ``RELEASED`` says the task's migration VM was released, which happens after a success and
+    possibly after other ends: it counts as the awaited ``SUCCESS`` only on evidence that the
+    migration succeeded (the full copy complete in the progress figures), never by itself.
+    """
+    targets = set(success_statuses)
+    return (
+        normalize(status) == TaskStatus.RELEASED
+        and TaskStatus.SUCCESS in targets
+        and TaskStatus.RELEASED not in targets
+    )
+
+
+def judge(status: str | None, success_statuses: Iterable[str]) -> Verdict:
+    """What ``status`` means to a caller waiting for ``success_statuses`` (already normalized).
+
+    A caller waiting for ``TERMINATED`` (a stop) keeps waiting while the task still migrates,
+    because a stop request takes a moment to show; anyone else waiting on a task that sits in
+    ``INCRMIGEATING`` (incremental sync, which never ends by itself) is told it ended elsewhere,
+    and so is anyone waiting for something else than a stop while the task is ``TERMINATING``.
+    ``RELEASED`` while ``SUCCESS`` is awaited is ``ENDED_ELSEWHERE`` here: the caller decides on
+    evidence (:func:`needs_success_evidence`).
+    """
+    targets = frozenset(success_statuses)
+    text = normalize(status)
+    if text in targets:
+        return Verdict.REACHED
+    if stop_under_way(text, targets):
+        return Verdict.ENDED_ELSEWHERE
+    cls = classify(text)
+    if cls is StatusClass.FAILURE:
+        return Verdict.FAILED
+    if cls is StatusClass.IN_PROGRESS:
+        return Verdict.IN_PROGRESS
+    if cls is StatusClass.UNKNOWN:
+        return Verdict.UNKNOWN
+    if TaskStatus.TERMINATED in targets and text in MIGRATING_STATUSES:
+        return Verdict.IN_PROGRESS
+    return Verdict.ENDED_ELSEWHERE
 
 
 def is_terminal_for(status: str | None, success_statuses: Iterable[str]) -> bool:

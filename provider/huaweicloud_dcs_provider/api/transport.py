@@ -311,8 +311,8 @@ def api_error(
         msg = _html_summary(data) if _is_html(data) else data.strip()[:MAX_ERROR_TEXT]
     if isinstance(msg, str):
         msg = str(scrub(msg[:MAX_ERROR_TEXT], secrets))
-    if code is not None:
-        code = str(scrub(code, secrets))
+    if code is not None:  # the API's id of the error: a short password must not rewrite it
+        code = str(scrub({"error_code": code}, secrets)["error_code"])
     request_id = _request_id(headers)
     message = f"DCS {operation} failed: HTTP {status}"
     if code:

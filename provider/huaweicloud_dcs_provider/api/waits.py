@@ -13,7 +13,7 @@ from collections.abc import Collection
 from typing import Any
 
 from huaweicloud_dcs_provider.api import calls, statuses
-from huaweicloud_dcs_provider.api.models import Job, MigrationTask
+from huaweicloud_dcs_provider.api.models import Job, MigrationStats, MigrationTask
 from huaweicloud_dcs_provider.api.plan import Deadline, Plan, all_pages, call, poll_until
 from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsError, DcsMigrationFailedError
 
@@ -69,11 +69,18 @@ def task_reaches(
 ) -> Plan[MigrationTask]:
     """Poll a task until its status is one of ``targets`` (normalized; ``NOT_FOUND`` allowed).
 
-    Raises :class:`DcsMigrationFailedError` on a failure status (with the task's error text),
-    :class:`DcsApiError` when the task does not exist (unless ``NOT_FOUND`` is awaited) and
-    :class:`DcsError` after ``timeout`` seconds.
+    Raises :class:`DcsMigrationFailedError` on a failure status (with the task's error text), when
+    the task is being stopped (``TERMINATING``, unless a stop is awaited) and when a ``SUCCESS``
+    cannot be confirmed (the task is gone from the list: it was deleted; ``RELEASED`` without the
+    full copy complete), :class:`DcsApiError` when the task does not exist (unless ``NOT_FOUND`` is
+    awaited) and :class:`DcsError` after ``timeout`` seconds.
     """
     wanted = statuses.normalize_targets(targets)
+
+    def failed(task: MigrationTask, why: str) -> DcsMigrationFailedError:
+        return DcsMigrationFailedError(
+            f"DCS migration task {task_id} {why}", task_id=task_id, status=task.status, error_text=task.error
+        )
 
     def read(final: bool) -> Plan[MigrationTask | None]:
         try:
@@ -82,8 +89,26 @@ def task_reaches(
             if exc.is_not_found and statuses.NOT_FOUND in wanted:
                 return MigrationTask.from_api({"status": statuses.NOT_FOUND}, task_id=task_id)
             raise
-        if task.status in wanted:
+        if task.status in wanted and task.status != statuses.TaskStatus.SUCCESS:
             return task
+        if task.status in wanted or statuses.needs_success_evidence(task.status, wanted):
+            if not (yield from listed(task_id, task.name)):
+                gone = f"its detail still answers {task.status}, but the task list no longer has it"
+                raise failed(task, f"was deleted: {gone}")
+            stats: MigrationStats = yield from call(calls.show_task_stats(task_id))
+            if task.migration_method == "incremental_migration" or stats.full_copy_done:
+                return task
+            if task.status == statuses.TaskStatus.RELEASED:
+                raise failed(
+                    task, f"was released (RELEASED) but its full copy is not complete ({stats.describe()})"
+                )
+            if final:
+                raise failed(task, f"reports SUCCESS but its full copy is not complete ({stats.describe()})")
+            return None
+        if statuses.stop_under_way(task.status, wanted):
+            raise failed(
+                task, f"is being stopped (TERMINATING): {', '.join(sorted(wanted))} can no longer come"
+            )
         if task.status in failure_statuses:
             raise DcsMigrationFailedError(
                 f"DCS migration task {task_id} is {task.status}: {task.error or 'no error text'}",

@@ -18,7 +18,8 @@ from huaweicloud_dcs_provider import CONN_TYPE, DEFAULT_CONN_ID
 from huaweicloud_dcs_provider.api.redaction import secrets_in
 from huaweicloud_dcs_provider.api.retry import DEFAULT_RETRY_POLICY, RetryPolicy
 from huaweicloud_dcs_provider.api.transport import Call
-from huaweicloud_dcs_provider.connection import DcsConnectionSettings
+from huaweicloud_dcs_provider.compat import mask_secret
+from huaweicloud_dcs_provider.connection import DcsConnectionSettings, password_of
 from huaweicloud_dcs_provider.exceptions import (
     DcsApiError,
     DcsAuthError,
@@ -30,8 +31,6 @@ from huaweicloud_dcs_provider.provider_info import HOOK_NAME
 
 def mask(*values: str | None) -> None:
     """Register secrets with Airflow's masker so no log line can show them."""
-    from airflow.providers.common.compat.sdk import mask_secret
-
     for value in values:
         if value:
             mask_secret(value)
@@ -48,7 +47,7 @@ def settings_from(conn_id: str, conn: Any, extra: Mapping[str, Any]) -> DcsConne
         password=conn.password,
         extra=extra,
     )
-    mask(settings.credentials.secret_key, settings.credentials.security_token)
+    mask(settings.credentials.secret_key, settings.credentials.security_token, password_of(settings.proxy))
     return settings
 
 

@@ -23,6 +23,7 @@ from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.api.statuses import NOT_FOUND
 from huaweicloud_dcs_provider.api.transport import Call, read_response
 from huaweicloud_dcs_provider.api.waits import task_or_none
+from huaweicloud_dcs_provider.compat import quiet_secret_channel
 from huaweicloud_dcs_provider.connection import DcsConnectionSettings
 from huaweicloud_dcs_provider.hooks import aiohttp_transport
 from huaweicloud_dcs_provider.hooks.base import DcsHookBase, settings_from
@@ -71,6 +72,7 @@ class DcsAsyncHook(DcsHookBase, HttpAsyncHook):
                 get_async_extra_dejson,
             )
 
+            quiet_secret_channel()  # before Airflow registers the connection's secrets
             conn = await get_async_connection(self.dcs_conn_id, hook=self)
             extra = await get_async_extra_dejson(conn)
             settings = settings_from(self.dcs_conn_id, conn, extra)

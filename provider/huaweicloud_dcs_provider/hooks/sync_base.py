@@ -27,6 +27,7 @@ from huaweicloud_dcs_provider.api.plan import Plan, all_pages, drive_sync
 from huaweicloud_dcs_provider.api.retry import QUICK_RETRY_POLICY, RetryPolicy, is_ambiguous
 from huaweicloud_dcs_provider.api.signing import RequestsSigner
 from huaweicloud_dcs_provider.api.transport import Call, read_response
+from huaweicloud_dcs_provider.compat import quiet_secret_channel
 from huaweicloud_dcs_provider.connection import DcsConnectionSettings
 from huaweicloud_dcs_provider.exceptions import DcsError
 from huaweicloud_dcs_provider.hooks import requests_transport
@@ -48,6 +49,7 @@ class DcsSyncHookBase(DcsHookBase, HttpHook):
     def settings(self) -> DcsConnectionSettings:
         """The connection's settings, read once per hook (credentials registered with the masker)."""
         if self._settings is None:
+            quiet_secret_channel()  # before Airflow registers the connection's secrets
             conn = self.get_connection(self.dcs_conn_id)
             self._settings = settings_from(self.dcs_conn_id, conn, conn.extra_dejson)
             if self._settings.ignored_extras:
@@ -63,6 +65,8 @@ class DcsSyncHookBase(DcsHookBase, HttpHook):
     ) -> requests.Session:
         """A signing ``requests`` session (connection extras are never turned into headers)."""
         settings = self.settings
+        if isinstance(settings.verify, str):
+            settings.ssl_context  # noqa: B018 - loads the CA bundle once: a bad one fails now, named
         self.base_url = settings.endpoint
         self._base_url_initialized = True
         session = requests.Session()

@@ -13,17 +13,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from huaweicloud_dcs_provider.api import validation as v
-from huaweicloud_dcs_provider.compat import BaseHook
+from huaweicloud_dcs_provider.compat import BaseHook, mask_secret, quiet_secret_channel
 from huaweicloud_dcs_provider.exceptions import DcsValidationError
 
 #: Keys an instance (``source_instance``/``target_instance``) may have in DAG code.
 INSTANCE_KEYS = ("id", "addrs", "password", "password_conn_id")
-
-
-def _mask(value: str) -> None:
-    from airflow.providers.common.compat.sdk import mask_secret
-
-    mask_secret(value)
 
 
 def check_instance_keys(parameter: str, value: Mapping[str, Any]) -> None:
@@ -91,6 +85,7 @@ def resolve_instance(
     if conn_id:
         if password not in (None, ""):
             raise DcsValidationError(parameter, "give either 'password' or 'password_conn_id', not both")
+        quiet_secret_channel()  # before Airflow registers the connection's secrets
         password = BaseHook.get_connection(str(conn_id)).password
         if not password:
             raise DcsValidationError(
@@ -99,6 +94,6 @@ def resolve_instance(
     if password is not None and not isinstance(password, str):
         raise DcsValidationError(f"{parameter}.password", "must be a string")
     if password:
-        _mask(password)
+        mask_secret(password)
         instance["password"] = password
     return instance

@@ -32,6 +32,8 @@ TaskStatus = statuses.TaskStatus
 DEFAULT_READY_TIMEOUT = 1800.0
 DEFAULT_STOP_TIMEOUT = 1800.0
 DEFAULT_DELETE_TIMEOUT = 600.0
+#: Key of the created task's id in Airflow's task state store (kept across the tries of one task).
+TASK_STATE_KEY = "dcs_migration_task_id"
 # ------------------------------------------------------------------------------------------------
 # Create
 # ------------------------------------------------------------------------------------------------
@@ -53,10 +55,13 @@ class DcsCreateOnlineMigrationTaskOperator(DcsBaseOperator):
     the returned id to
     :class:`~huaweicloud_dcs_provider.operators.migration.DcsConfigureOnlineMigrationOperator`.
 
-    A lost answer to the create call is not sent twice: the hook looks for the task it may have
-    created. With ``reuse_existing=True`` a retried (or re-run) task reuses a task of the same
-    name that is still waiting to be configured (``RUNNING``, or ``CREATING``) instead of creating
-    another one.
+    Never a second migration VM for one task instance: a lost answer to the create call is not
+    sent twice (the hook looks for the task it may have created), and on any try after the first
+    the operator first looks for the task an earlier try created: the id it remembered in Airflow's
+    task state store (Airflow 3.3+), else an unconfigured task (``RUNNING`` or ``CREATING``) of the
+    same name (a worker killed right after the create took effect never got to remember it). Only
+    when there is none does it create one. With ``reuse_existing=True`` even a first try reuses an
+    unconfigured task of the same name instead of creating another one.
 
     :param migration_task_name: name of the task (shown in the console; used by ``reuse_existing``).
         Templated.
@@ -66,7 +71,8 @@ class DcsCreateOnlineMigrationTaskOperator(DcsBaseOperator):
         Templated.
     :param description: free text shown in the console. Templated.
     :param wait_until_ready: wait until the task is ``RUNNING`` (ready to configure; default).
-    :param reuse_existing: reuse a not yet configured task with the same name, if there is one.
+    :param reuse_existing: on the first try too, reuse a not yet configured task with the same
+        name, if there is one (later tries always look for the task an earlier try created).
     :param ready_timeout: seconds (or ``timedelta``) to wait for the task to become ready.
     :param poll_interval: seconds between two readiness checks.
     :param dcs_conn_id: Airflow connection of type ``huaweicloud_dcs``.
@@ -114,6 +120,27 @@ class DcsCreateOnlineMigrationTaskOperator(DcsBaseOperator):
         self.ready_timeout = v.seconds("ready_timeout", ready_timeout)
         self.poll_interval = v.seconds("poll_interval", poll_interval)
 
+    def _remembered(self, store: Any) -> MigrationTask | None:
+        """The task an earlier try of this task instance created, if it can still be configured."""
+        task_id = store.get(TASK_STATE_KEY) if store is not None else None
+        if not isinstance(task_id, str) or not task_id:
+            return None
+        from huaweicloud_dcs_provider.api import waits
+
+        task = self.hook.run_plan(waits.task_or_none(task_id))
+        if task is None or not self.hook.run_plan(waits.listed(task_id, task.name)):
+            self.log.info("DCS migration task %s, created by an earlier try, no longer exists", task_id)
+            return None
+        if task.status not in (TaskStatus.RUNNING, TaskStatus.CREATING):
+            self.log.warning(
+                "DCS migration task %s, created by an earlier try, is %s and cannot be configured any "
+                "more; creating another one",
+                task_id,
+                task.status,
+            )
+            return None
+        return task
+
     def _find_reusable(self) -> MigrationTask | None:
         candidates = [
             task
@@ -143,14 +170,20 @@ class DcsCreateOnlineMigrationTaskOperator(DcsBaseOperator):
         self._check_rendered()
         hook = self.hook
         job_id: str | None = None
-        reused = self._find_reusable() if self.reuse_existing else None
+        store = context.get("task_state_store")  # Airflow 3.3+: survives the tries of this instance
+        try_number = getattr(context.get("ti"), "try_number", 1)
+        is_retry = isinstance(try_number, int) and try_number > 1
+        reused = (self._remembered(store) or self._find_reusable()) if is_retry else None
+        if reused is None and self.reuse_existing:
+            reused = self._find_reusable()
         if reused is not None:
             task_id = reused.task_id
             self.log.info(
-                "Reusing DCS migration task %s (%s), named %r",
+                "Reusing DCS migration task %s (%s), named %r%s",
                 task_id,
                 reused.status,
                 self.migration_task_name,
+                f" (try {try_number}: created by an earlier try)" if is_retry else "",
             )
         else:
             created = hook.create_online_migration_task(
@@ -164,6 +197,8 @@ class DcsCreateOnlineMigrationTaskOperator(DcsBaseOperator):
             task_id = str(created["task_id"])
             job_id = str(created["job_id"]) if created.get("job_id") else None
             self.log.info("Created DCS migration task %s (%r)", task_id, self.migration_task_name)
+        if store is not None:
+            store.set(TASK_STATE_KEY, task_id)
         self._push_task(context, task_id)
         if self.wait_until_ready:
             deadline = time.time() + self.ready_timeout

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from huaweicloud_dcs_provider.api import validation as v
-from huaweicloud_dcs_provider.compat import BaseHook, Context
+from huaweicloud_dcs_provider.compat import BaseHook, Context, quiet_secret_channel
 from huaweicloud_dcs_provider.exceptions import DcsError, DcsValidationError
 from huaweicloud_dcs_provider.operators.base import DcsBaseOperator
 
@@ -70,6 +70,7 @@ class DcsMigrationPreflightOperator(DcsBaseOperator):
         addrs = v.addrs(f"{name}.addrs", instance.get("addrs"))
         password = None
         if instance.get("password_conn_id"):
+            quiet_secret_channel()  # before Airflow registers the connection's secrets
             password = BaseHook.get_connection(str(instance["password_conn_id"])).password or None
         try:
             import redis

@@ -14,11 +14,15 @@ The names below are the package's public face; the modules import each other dir
 
 from __future__ import annotations
 
+from huaweicloud_dcs_provider.api.statuses import Verdict, judge
 from huaweicloud_dcs_provider.waiting.engine import check, wait
 from huaweicloud_dcs_provider.waiting.events import (
+    MAX_ERROR_TEXT,
     EventStatus,
+    error_text_of,
     handle_event,
     result_of,
+    small_stats,
     stop_on_timeout,
     stop_quietly,
 )
@@ -34,12 +38,7 @@ from huaweicloud_dcs_provider.waiting.timing import (
 from huaweicloud_dcs_provider.waiting.tracker import (
     DEFAULT_CONSECUTIVE_SAMPLES,
     DEFAULT_MAX_CONSECUTIVE_ERRORS,
-    MAX_ERROR_TEXT,
-    Verdict,
     WaitTracker,
-    error_text_of,
-    judge,
-    small_stats,
 )
 
 __all__ = [

@@ -1,7 +1,9 @@
 """The one wait engine: what to read for a wait (a plan, no I/O), and the loop that repeats it.
 
 :func:`check` is one read of the task (detail; progress figures or ERROR logs when they matter),
-judged by a :class:`~huaweicloud_dcs_provider.waiting.tracker.WaitTracker`. :func:`wait` repeats it
+judged by a :class:`~huaweicloud_dcs_provider.waiting.tracker.WaitTracker`; a success is confirmed
+before it is reported (the task is still in the task list, and a full migration's figures show the
+copy complete). :func:`wait` repeats it
 with :func:`~huaweicloud_dcs_provider.api.plan.poll_until` until the tracker fires an event. Both
 are plans: the sensor's poke and the operators run them with the sync hook
 (``hook.run_plan(check(tracker))``), the trigger with the async hook
@@ -15,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from huaweicloud_dcs_provider.api import statuses
 from huaweicloud_dcs_provider.api.plan import Plan, all_pages, call, poll_until
-from huaweicloud_dcs_provider.waiting.tracker import WaitTracker, judge
+from huaweicloud_dcs_provider.api.statuses import judge
+from huaweicloud_dcs_provider.waiting.events import EventStatus
+from huaweicloud_dcs_provider.waiting.tracker import WaitTracker
 
 if TYPE_CHECKING:
     from huaweicloud_dcs_provider.api.models import MigrationLog, MigrationStats, MigrationTask
@@ -33,6 +37,16 @@ def check(tracker: WaitTracker, *, final: bool = False) -> Plan[dict[str, Any] |
     except Exception as exc:
         return tracker.on_read_error(exc, final=final)
     status = statuses.NOT_FOUND if task is None else task.status
+    # A deleted task's detail can still answer SUCCESS (or RELEASED): before such a status is taken
+    # as an end, the task list, the judge of existence, must still have the task.
+    listed: bool | None = None
+    if task is not None and status in (statuses.TaskStatus.SUCCESS, statuses.TaskStatus.RELEASED):
+        try:
+            listed = yield from waits.listed(task_id, task.name)
+        except Exception as exc:
+            return tracker.on_read_error(exc, final=final)
+        if not listed:
+            return tracker.deleted_event(status)
     error_logs: list[MigrationLog] | None = None
     stats: MigrationStats | None = None
     if tracker.wants_error_logs(task, judge(status, tracker.success_statuses)):
@@ -49,7 +63,15 @@ def check(tracker: WaitTracker, *, final: bool = False) -> Plan[dict[str, Any] |
             stats = yield from call(calls.show_task_stats(task_id))
         except Exception as exc:
             tracker.logger.debug("Could not read the progress of DCS task %s: %s", task_id, exc)
-    return tracker.on_task(task, stats=stats, error_logs=error_logs, final=final)
+    event = tracker.on_task(task, stats=stats, error_logs=error_logs, final=final)
+    if task is not None and listed is None and event is not None and event["status"] == EventStatus.SUCCESS:
+        try:
+            still_listed = yield from waits.listed(task_id, task.name)
+        except Exception as exc:
+            return tracker.on_read_error(exc, final=final)
+        if not still_listed:
+            return tracker.deleted_event(task.status)
+    return event
 
 
 def wait(tracker: WaitTracker, poll_interval: float, *, first_pause: bool = False) -> Plan[dict[str, Any]]:

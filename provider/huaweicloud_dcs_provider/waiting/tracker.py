@@ -1,7 +1,7 @@
 """The state of one wait for a migration task: one read in, "keep waiting" or an event out.
 
-:func:`judge` says what a status means *to a caller waiting for some statuses* (built on the one
-classification in :mod:`huaweicloud_dcs_provider.api.statuses`); :class:`WaitTracker` turns one
+What a status means *to a caller waiting for some statuses* is
+:func:`huaweicloud_dcs_provider.api.statuses.judge`; :class:`WaitTracker` turns one
 read of the task (or one failed read) into either ``None`` (keep waiting) or the final event
 (:mod:`~huaweicloud_dcs_provider.waiting.events`), and logs progress. No I/O: what to read, and
 when, is :mod:`~huaweicloud_dcs_provider.waiting.engine`.
@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from huaweicloud_dcs_provider.api import statuses
 from huaweicloud_dcs_provider.api.plan import Deadline
+from huaweicloud_dcs_provider.api.statuses import Verdict, judge
 from huaweicloud_dcs_provider.exceptions import DcsError
-from huaweicloud_dcs_provider.waiting.events import EventStatus
+from huaweicloud_dcs_provider.waiting.events import EventStatus, error_text_of, small_stats
 from huaweicloud_dcs_provider.waiting.timing import format_deadline, human_duration
 
 if TYPE_CHECKING:
@@ -29,30 +29,13 @@ log = logging.getLogger(__name__)
 
 #: Failed reads in a row (after the hook's own retries) before the wait gives up with an error.
 DEFAULT_MAX_CONSECUTIVE_ERRORS = 5
-#: At most this many ERROR log lines are quoted in a failure message.
-MAX_ERROR_LOG_LINES = 3
-MAX_ERROR_TEXT = 1000
+#: Reads in a row whose success cannot be confirmed (the progress figures do not show the full
+#: copy complete) before the wait fails saying so.
+DEFAULT_MAX_UNCONFIRMED_READS = 3
 #: Reads in a row with a small enough offset before a lag wait succeeds, unless told otherwise.
 DEFAULT_CONSECUTIVE_SAMPLES = 3
 #: Offsets shown in the lag trend of a progress line.
 LAG_TREND_LENGTH = 5
-
-
-class Verdict(StrEnum):
-    """What a status means to someone waiting for ``success_statuses``."""
-
-    REACHED = "reached"
-    FAILED = "failed"
-    #: Terminal, but not an awaited status (e.g. TERMINATED while waiting for SUCCESS).
-    ENDED_ELSEWHERE = "ended_elsewhere"
-    IN_PROGRESS = "in_progress"
-    #: A status this provider does not know: keep waiting, warn, never count it as success.
-    UNKNOWN = "unknown"
-
-    @property
-    def is_final(self) -> bool:
-        """True when the wait is over (either way)."""
-        return self in (Verdict.REACHED, Verdict.FAILED, Verdict.ENDED_ELSEWHERE)
 
 
 class _Log(Protocol):
@@ -68,29 +51,6 @@ class _Log(Protocol):
 # ------------------------------------------------------------------------------------------------
 
 
-def judge(status: str | None, success_statuses: Iterable[str]) -> Verdict:
-    """What ``status`` means to a caller waiting for ``success_statuses`` (already normalized).
-
-    A caller waiting for ``TERMINATED`` (a stop) keeps waiting while the task still migrates,
-    because a stop request takes a moment to show; anyone else waiting on a task that sits in
-    ``INCRMIGEATING`` (incremental sync, which never ends by itself) is told it ended elsewhere.
-    """
-    targets = frozenset(success_statuses)
-    text = statuses.normalize(status)
-    if text in targets:
-        return Verdict.REACHED
-    cls = statuses.classify(text)
-    if cls is statuses.StatusClass.FAILURE:
-        return Verdict.FAILED
-    if cls is statuses.StatusClass.IN_PROGRESS:
-        return Verdict.IN_PROGRESS
-    if cls is statuses.StatusClass.UNKNOWN:
-        return Verdict.UNKNOWN
-    if statuses.TaskStatus.TERMINATED in targets and text in statuses.MIGRATING_STATUSES:
-        return Verdict.IN_PROGRESS
-    return Verdict.ENDED_ELSEWHERE
-
-
 def _ended_elsewhere_hint(status: str) -> str:
     if status == statuses.TaskStatus.INCRMIGEATING:
         return (
@@ -104,36 +64,12 @@ def _ended_elsewhere_hint(status: str) -> str:
         )
     if status == statuses.TaskStatus.TERMINATED:
         return " The task was stopped before it got there."
+    if status == statuses.TaskStatus.TERMINATING:
+        return (
+            " Someone or something asked it to stop (the console, another DAG, a batch stop); it will "
+            "end TERMINATED. Nothing is left to wait for."
+        )
     return ""
-
-
-def error_text_of(task_error: str | None, error_logs: Sequence[MigrationLog] | None = None) -> str | None:
-    """The API's error text of a failed task, or else its last ERROR log lines (shortened)."""
-    text = (task_error or "").strip()
-    if not text and error_logs:
-        lines: list[str] = []
-        for entry in reversed(error_logs):
-            message = (entry.message or "").strip()
-            if message and message not in lines:
-                lines.append(message)
-            if len(lines) >= MAX_ERROR_LOG_LINES:
-                break
-        text = " | ".join(reversed(lines))
-    if not text:
-        return None
-    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 3] + "..."
-
-
-def small_stats(stats: MigrationStats | None) -> dict[str, Any] | None:
-    """The few progress figures an event carries."""
-    if stats is None:
-        return None
-    return {
-        "full_migration_progress": stats.full_migration_progress,
-        "offset": stats.offset,
-        "source_dbsize": stats.source_dbsize,
-        "target_dbsize": stats.target_dbsize,
-    }
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -198,6 +134,9 @@ class WaitTracker:
     lag_trend: list[int | None] = field(default_factory=list)
     #: Successful reads so far.
     polls: int = 0
+    #: Reads in a row that showed the awaited ``SUCCESS`` (or ``RELEASED``) without the evidence of it.
+    unconfirmed_reads: int = 0
+    max_unconfirmed_reads: int = DEFAULT_MAX_UNCONFIRMED_READS
     progress_log_interval: float = 0.0
     _warned_unknown: set[str] = field(default_factory=set, repr=False)
     #: Status and time (``clock``) of the last progress line logged.
@@ -293,6 +232,78 @@ class WaitTracker:
             return self._timeout_event(f" Last lag: {line}.")
         return None
 
+    # ---------------------------------------------------------------- confirming a success
+
+    def _on_success_evidence(
+        self, status: str, stats: MigrationStats | None, *, final: bool
+    ) -> dict[str, Any] | None:
+        """``SUCCESS`` of a full migration, or ``RELEASED`` while ``SUCCESS`` is awaited: succeed only
+        when the progress figures show the full copy complete.
+
+        Figures short of 100% are read again (they may lag behind the status) up to
+        ``max_unconfirmed_reads`` times in a row, then the wait fails saying why; figures that cannot
+        be read at all are retried like a failed read (``max_consecutive_errors``), then the wait
+        ends with an ``error`` (not confirmed, not failed).
+        """
+        task_id = self.migration_task_id
+        figures = stats.describe() if stats is not None else "no progress figures could be read"
+        released = status == statuses.TaskStatus.RELEASED
+        if stats is not None and stats.full_copy_done:
+            self.unconfirmed_reads = 0
+            if released:
+                return self.event(
+                    EventStatus.SUCCESS,
+                    f"DCS migration task {task_id} finished (SUCCESS) and its migration VM has since been "
+                    f"released (RELEASED); the full copy is complete: {figures}.",
+                )
+            return self.event(
+                EventStatus.SUCCESS,
+                f"DCS migration task {task_id} reached {status}; the full copy is complete: {figures}.",
+            )
+        if released and stats is not None:
+            return self.event(
+                EventStatus.FAILURE,
+                f"DCS migration task {task_id} was released (RELEASED) but its full copy is not complete "
+                f"({figures}): the migration did not succeed, it ended and its resources were released.",
+            )
+        self.unconfirmed_reads += 1
+        claim = "was released (RELEASED)" if released else f"reports {status}"
+        if stats is None and self.unconfirmed_reads >= self.max_consecutive_errors:
+            # The figures could not be read at all: the wait cannot confirm, which is not a failure
+            # of the migration (the same budget as failed reads).
+            return self.event(
+                EventStatus.ERROR,
+                f"DCS migration task {task_id} {claim}, but its progress figures could not be read "
+                f"{self.unconfirmed_reads} times in a row, so the success cannot be confirmed and is "
+                "not reported. The migration itself was left as it is; check it in the console.",
+            )
+        if stats is not None and self.unconfirmed_reads >= self.max_unconfirmed_reads:
+            return self.event(
+                EventStatus.FAILURE,
+                f"DCS migration task {task_id} {claim}, but after {self.unconfirmed_reads} reads its "
+                f"progress figures still do not show the full copy complete ({figures}): the success is not "
+                "confirmed, so it is not reported. Check the task and the target in the console.",
+            )
+        self.logger.warning(
+            "DCS migration task %s %s but its progress figures do not show the full copy complete yet "
+            "(%s); reading again (%d/%d)",
+            task_id,
+            claim,
+            figures,
+            self.unconfirmed_reads,
+            self.max_unconfirmed_reads,
+        )
+        return self._timeout_event(f" Its success was not confirmed: {figures}.") if final else None
+
+    def deleted_event(self, status: str) -> dict[str, Any]:
+        """The task's detail answers ``status``, but the task list no longer has it: it was deleted."""
+        return self.event(
+            EventStatus.FAILURE,
+            f"DCS migration task {self.migration_task_id} was deleted: its detail still answers {status}, "
+            "but the task list no longer has it. A deleted task's detail can read SUCCESS whatever became "
+            "of the migration, so this wait does not take it as done; nothing is left to wait for.",
+        )
+
     # ---------------------------------------------------------------- events
 
     def event(self, status: EventStatus, message: str, *, error_text: str | None = None) -> dict[str, Any]:
@@ -381,8 +392,12 @@ class WaitTracker:
         task_id = self.migration_task_id
         if verdict is Verdict.REACHED and self.max_offset is not None:
             return self._on_lag(status, stats, final=final)
+        if verdict is Verdict.REACHED and status == statuses.TaskStatus.SUCCESS and _copies_once(task):
+            return self._on_success_evidence(status, stats, final=final)
         if verdict is Verdict.REACHED:
             return self.event(EventStatus.SUCCESS, f"DCS migration task {task_id} reached {status}.")
+        if statuses.needs_success_evidence(status, self.success_statuses):
+            return self._on_success_evidence(status, stats, final=final)
         self._reset_lag()
         if verdict is Verdict.FAILED:
             error_text = error_text_of(task.error if task else None, error_logs)
@@ -393,12 +408,20 @@ class WaitTracker:
                 error_text=error_text,
             )
         if verdict is Verdict.ENDED_ELSEWHERE:
-            ended = (
-                f"DCS migration task {task_id} no longer exists (while waiting for {self._awaited()})."
-                if status == statuses.NOT_FOUND
-                else f"DCS migration task {task_id} ended in status {status}, which is not an awaited "
-                f"status ({self._awaited()})."
-            )
+            if status == statuses.NOT_FOUND:
+                ended = (
+                    f"DCS migration task {task_id} no longer exists (while waiting for {self._awaited()})."
+                )
+            elif status == statuses.TaskStatus.TERMINATING:
+                ended = (
+                    f"DCS migration task {task_id} is being stopped (TERMINATING) while waiting for "
+                    f"{self._awaited()}, which can no longer come."
+                )
+            else:
+                ended = (
+                    f"DCS migration task {task_id} ended in status {status}, which is not an awaited "
+                    f"status ({self._awaited()})."
+                )
             return self.event(
                 EventStatus.FAILURE,
                 ended + _ended_elsewhere_hint(status),
@@ -438,3 +461,8 @@ class WaitTracker:
             self._logged_status, self._logged_at = status, now
             return True
         return False
+
+
+def _copies_once(task: MigrationTask | None) -> bool:
+    """True unless the task is an incremental migration (whose success is not a full copy's end)."""
+    return task is None or task.migration_method != "incremental_migration"
