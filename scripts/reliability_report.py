@@ -113,7 +113,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         value = f"{value:.1f}" if value >= 1 else f"{value:.2f}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return text.replace("[", "\\[").replace("]", "\\]")  # never read as a Markdown link
 
 
 def render(table: str, rows: list[dict[str, Any]]) -> str:

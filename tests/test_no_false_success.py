@@ -282,3 +282,80 @@ def test_a_retry_does_not_reuse_a_deleted_remembered_task(dcs_env: DcsTestEnv) -
     second = create_op().execute(try_context(2, store))
     assert second != first
     assert store.values["dcs_migration_task_id"] == second
+
+
+# ------------------------------------------------------------------------------------------------
+# Two configures at once
+# ------------------------------------------------------------------------------------------------
+
+CONFIGURE_POST = r"/migration/[0-9a-f-]+/task$"
+
+
+def _configure_op(task_id: str, target: str) -> Any:
+    from huaweicloud_dcs_provider.operators.migration import DcsConfigureOnlineMigrationOperator
+
+    return DcsConfigureOnlineMigrationOperator(
+        task_id="configure",
+        migration_task_id=task_id,
+        migration_method="full_amount_migration",
+        resume_mode="manual",
+        source_instance={"addrs": "127.0.0.1:6379"},
+        target_instance={"addrs": target},
+        poll_interval=0.1,
+        deferrable=False,
+    )
+
+
+def _race(task_id: str, targets: tuple[str, str], dcs_env: DcsTestEnv) -> list[Any]:
+    """Two runs configure ``task_id`` at the same moment: both read RUNNING, both send."""
+    import threading
+
+    # Both POSTs are held 0.5 s before the API sees them, so both runs read RUNNING first.
+    dcs_env.admin.add_fault(action="latency", method="POST", path=CONFIGURE_POST, delay=0.5, count=2)
+    outcomes: list[Any] = [None, None]
+
+    def run(index: int) -> None:
+        try:
+            outcomes[index] = _configure_op(task_id, targets[index]).execute(context())
+        except Exception as exc:
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return outcomes
+
+
+def _effective_configures(dcs_env: DcsTestEnv) -> int:
+    return sum(
+        1
+        for r in dcs_env.requests(method="POST", path=CONFIGURE_POST)
+        if 200 <= int(r.get("handled_status") or 0) < 300
+    )
+
+
+def test_two_identical_configures_at_once_start_one_migration_and_both_attach(dcs_env: DcsTestEnv) -> None:
+    task_id = dcs_env.create_ready_task()
+    outcomes = _race(task_id, ("127.0.0.1:6380", "127.0.0.1:6380"), dcs_env)
+    assert all(isinstance(o, dict) for o in outcomes), outcomes
+    assert [o["status"] for o in outcomes] == ["SUCCESS", "SUCCESS"]
+    assert len(dcs_env.requests(method="POST", path=CONFIGURE_POST)) == 2
+    assert _effective_configures(dcs_env) == 1
+    outcome(
+        "wrong_outcomes", "two identical configures at the same moment", "1 took effect; the other attached"
+    )
+
+
+def test_two_different_configures_at_once_the_loser_fails_clearly(dcs_env: DcsTestEnv) -> None:
+    task_id = dcs_env.create_ready_task()
+    outcomes = _race(task_id, ("127.0.0.1:6380", "127.0.0.1:6390"), dcs_env)
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    results = [o for o in outcomes if isinstance(o, dict)]
+    assert len(errors) == 1, outcomes
+    assert len(results) == 1, outcomes
+    assert "different configuration" in str(errors[0])
+    assert "second migration" in str(errors[0])
+    assert _effective_configures(dcs_env) == 1
+    outcome("wrong_outcomes", "two different configures at the same moment", str(errors[0]))

@@ -25,9 +25,12 @@ def _table(name: str) -> list[dict[str, str]]:
     assert len(lines) > 2, f"table {name!r} is empty: run scripts/reliability_report.py --write"
     split = re.compile(r"(?<!\\)\|")
     heads = [cell.strip() for cell in split.split(lines[0])[1:-1]]
+
+    def plain(cell: str) -> str:  # the renderer escapes '|' and brackets
+        return cell.strip().replace("\\|", "|").replace("\\[", "[").replace("\\]", "]")
+
     return [
-        dict(zip(heads, (cell.strip() for cell in split.split(line)[1:-1]), strict=True))
-        for line in lines[2:]
+        dict(zip(heads, (plain(cell) for cell in split.split(line)[1:-1]), strict=True)) for line in lines[2:]
     ]
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from huaweicloud_dcs_provider.api import statuses
 from huaweicloud_dcs_provider.exceptions import DcsError, DcsMigrationFailedError
 
 if TYPE_CHECKING:
@@ -174,3 +175,31 @@ def small_stats(stats: MigrationStats | None) -> dict[str, Any] | None:
         "source_dbsize": stats.source_dbsize,
         "target_dbsize": stats.target_dbsize,
     }
+
+
+def ended_elsewhere_hint(status: str) -> str:
+    """A sentence on what an end in an unawaited ``status`` means, and what to do."""
+    if status == statuses.TaskStatus.INCRMIGEATING:
+        return (
+            " The task is in incremental sync, which never ends by itself: wait for "
+            "success_statuses=('INCRMIGEATING',) to go on once incremental sync runs, or stop the task."
+        )
+    if status == statuses.NOT_FOUND:
+        return (
+            " The API says it does not exist (HTTP 400 DCS.4133): someone or something deleted it "
+            "(the console, another DAG, a cleanup job), or the id is wrong. Nothing is left to wait for."
+        )
+    if status == statuses.TaskStatus.TERMINATED:
+        return " The task was stopped before it got there."
+    if status == statuses.TaskStatus.TERMINATING:
+        return (
+            " Someone or something asked it to stop (the console, another DAG, a batch stop); it will "
+            "end TERMINATED. Nothing is left to wait for."
+        )
+    return ""
+
+
+def describe_error(exc: BaseException) -> str:
+    """A failed read in words (the provider's own errors as they are, others with their type)."""
+    text = (str(exc) or type(exc).__name__).rstrip(". ")  # callers end the sentence
+    return text if isinstance(exc, DcsError) else f"{type(exc).__name__}: {text}"

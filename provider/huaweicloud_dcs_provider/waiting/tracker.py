@@ -18,8 +18,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from huaweicloud_dcs_provider.api import statuses
 from huaweicloud_dcs_provider.api.plan import Deadline
 from huaweicloud_dcs_provider.api.statuses import Verdict, judge
-from huaweicloud_dcs_provider.exceptions import DcsError
-from huaweicloud_dcs_provider.waiting.events import EventStatus, error_text_of, small_stats
+from huaweicloud_dcs_provider.waiting.events import (
+    EventStatus,
+    describe_error,
+    ended_elsewhere_hint,
+    error_text_of,
+    small_stats,
+)
 from huaweicloud_dcs_provider.waiting.timing import format_deadline, human_duration
 
 if TYPE_CHECKING:
@@ -49,32 +54,6 @@ class _Log(Protocol):
 # ------------------------------------------------------------------------------------------------
 # Judging statuses
 # ------------------------------------------------------------------------------------------------
-
-
-def _ended_elsewhere_hint(status: str) -> str:
-    if status == statuses.TaskStatus.INCRMIGEATING:
-        return (
-            " The task is in incremental sync, which never ends by itself: wait for "
-            "success_statuses=('INCRMIGEATING',) to go on once incremental sync runs, or stop the task."
-        )
-    if status == statuses.NOT_FOUND:
-        return (
-            " The API says it does not exist (HTTP 400 DCS.4133): someone or something deleted it "
-            "(the console, another DAG, a cleanup job), or the id is wrong. Nothing is left to wait for."
-        )
-    if status == statuses.TaskStatus.TERMINATED:
-        return " The task was stopped before it got there."
-    if status == statuses.TaskStatus.TERMINATING:
-        return (
-            " Someone or something asked it to stop (the console, another DAG, a batch stop); it will "
-            "end TERMINATED. Nothing is left to wait for."
-        )
-    return ""
-
-
-def _describe_error(exc: BaseException) -> str:
-    text = (str(exc) or type(exc).__name__).rstrip(". ")  # callers end the sentence
-    return text if isinstance(exc, DcsError) else f"{type(exc).__name__}: {text}"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -336,7 +315,7 @@ class WaitTracker:
         # Imported here: ``retry`` pulls in tenacity, which parsing a DAG does not need.
         from huaweicloud_dcs_provider.api.retry import is_retryable
 
-        what = _describe_error(exc)
+        what = describe_error(exc)
         if not is_retryable(exc):
             return self.event(
                 EventStatus.ERROR,
@@ -424,7 +403,7 @@ class WaitTracker:
                 )
             return self.event(
                 EventStatus.FAILURE,
-                ended + _ended_elsewhere_hint(status),
+                ended + ended_elsewhere_hint(status),
                 error_text=error_text_of(task.error if task else None),
             )
         if verdict is Verdict.UNKNOWN and status not in self._warned_unknown:
