@@ -7,9 +7,9 @@ worker slot) and **report** the key counts read from the migration's statistics.
 The migration task (the migration VM in the VPC that reaches both Redis servers) is created
 beforehand, e.g. with ``DcsCreateOnlineMigrationTaskOperator`` or in the console. Its id comes from
 the ``migration_task_id`` param of the run, or else from the Airflow Variable
-``dcs_full_migration_task_id``. A migration task carries one migration: point the Variable at a
-fresh task for each window (a run on a task that already finished the same copy attaches to it
-and reports it, without copying again).
+``dcs_full_migration_task_id``. A migration task carries one migration (the service configures
+it once, while it is ``RUNNING``): point the Variable at a fresh task for each window; a run on a
+task that already ended fails saying so, before sending anything.
 
 Redis passwords are never written here: each side names an Airflow connection whose password is
 the Redis password (``password_conn_id``). The DCS API credentials are the

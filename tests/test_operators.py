@@ -321,13 +321,15 @@ def test_retry_after_success_attaches(dcs_env: DcsTestEnv) -> None:
     assert len(dcs_env.requests(method="POST", path=CONFIGURE_POST)) == 1
 
 
-def test_new_run_on_a_finished_task_migrates_again(dcs_env: DcsTestEnv) -> None:
-    """A scheduled DAG re-using one migration task copies the data again on every run."""
+def test_new_run_on_a_finished_task_is_refused_in_words(dcs_env: DcsTestEnv) -> None:
+    """A task carries one migration: a new run on a finished task neither reconfigures it (the
+    service refuses a configure outside RUNNING) nor reports its old copy as this run's."""
     task_id = dcs_env.create_ready_task()
     configure_op(task_id).execute(context())
-    result = configure_op(task_id).execute(context())
-    assert result["status"] == "SUCCESS"
-    assert len(dcs_env.requests(method="POST", path=CONFIGURE_POST)) == 2
+    with pytest.raises(DcsError, match="cannot be configured again") as raised:
+        configure_op(task_id).execute(context())
+    assert "Create a new migration task" in str(raised.value)
+    assert len(dcs_env.requests(method="POST", path=CONFIGURE_POST)) == 1
 
 
 def test_running_migration_with_other_instances_is_refused(dcs_env: DcsTestEnv) -> None:

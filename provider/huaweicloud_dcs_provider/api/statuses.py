@@ -225,6 +225,11 @@ def configure_took_effect(before: str | None, after: str | None) -> bool:
     return normalize(before) == TaskStatus.RUNNING and now in _ENDED_AFTER_CONFIGURE
 
 
+def configurable(status: str | None) -> bool:
+    """Whether a configure can be sent: only while the task waits for one (``RUNNING``)."""
+    return normalize(status) == TaskStatus.RUNNING
+
+
 def already_configured(status: str | None, *, is_retry: bool) -> bool:
     """Whether a configure about to be sent would start a second migration on the task.
 

@@ -16,11 +16,11 @@ from huaweicloud_dcs_provider.api import validation as v
 from huaweicloud_dcs_provider.compat import BaseOperator, Context, conf
 from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsError
 from huaweicloud_dcs_provider.links import TASK_ID_XCOM_KEY, DcsMigrationTaskLink, console_url
-from huaweicloud_dcs_provider.waiting.tracker import WaitTracker
 
 if TYPE_CHECKING:
     from huaweicloud_dcs_provider.api.models import MigrationTask
     from huaweicloud_dcs_provider.hooks.dcs import DcsHook
+    from huaweicloud_dcs_provider.waiting.tracker import WaitTracker
 
 UI_COLOR = "#fde2e2"
 
@@ -93,6 +93,8 @@ class DcsBaseOperator(BaseOperator):
     def _tracker(
         self, migration_task_id: str, success_statuses: Iterable[str], deadline: float | None
     ) -> WaitTracker:
+        from huaweicloud_dcs_provider.waiting.tracker import WaitTracker
+
         return WaitTracker(
             migration_task_id=migration_task_id,
             success_statuses=frozenset(success_statuses),

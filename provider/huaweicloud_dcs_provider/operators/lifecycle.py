@@ -273,7 +273,7 @@ class DcsStopMigrationTaskOperator(DcsBaseOperator):
         if not self.wait_for_completion:
             return result
         tracker = self._tracker(task_id, (TaskStatus.TERMINATED.value,), waiting.deadline_after(self.timeout))
-        done = waiting.handle_event(self.hook.run_plan(waiting.wait(tracker, self.poll_interval)))
+        done = waiting.handle_event(self.hook.run_plan(_engine().wait(tracker, self.poll_interval)))
         result["status"] = done.get("task_status")
         return result
 
@@ -365,3 +365,10 @@ class DcsDeleteMigrationTaskOperator(DcsBaseOperator):
         self.hook.run_plan(self._until_gone(task_id, name))
         self.log.info("DCS migration task %s is deleted (gone from the task list)", task_id)
         return task_id
+
+
+def _engine() -> Any:
+    """The wait engine, imported when a task runs (parsing a DAG does not load it)."""
+    from huaweicloud_dcs_provider.waiting import engine
+
+    return engine

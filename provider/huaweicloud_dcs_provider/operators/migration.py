@@ -76,10 +76,13 @@ class DcsConfigureOnlineMigrationOperator(DcsBaseOperator):
 
     The migration task must exist (see
     :class:`~huaweicloud_dcs_provider.operators.lifecycle.DcsCreateOnlineMigrationTaskOperator`).
-    Safe to retry: before configuring, the operator reads the task; if it is already migrating (or has
-    already succeeded) from the same source to the same target, it attaches to that migration
-    instead of starting a second one. If it migrates between *other* instances, the operator
-    fails with a message naming both. A task still being created is waited for first.
+    Safe to retry: before configuring, the operator reads the task; if it is already migrating (or,
+    on a retry, has already succeeded) from the same source to the same target, it attaches to that
+    migration instead of starting a second one. A task that has ended (a new run on a task that
+    already finished, stopped or failed) is refused with a message saying to create a new task: the
+    service configures a task once, while it is ``RUNNING``. If it migrates between *other*
+    instances, the operator fails with a message naming both. A task still being created is waited
+    for first.
 
     Redis passwords need not be written in DAG code: an instance may name an Airflow connection
     whose password is used (``{"addrs": "10.0.0.1:6379", "password_conn_id": "redis_source"}``),
@@ -262,10 +265,15 @@ class DcsConfigureOnlineMigrationOperator(DcsBaseOperator):
             )
         if statuses.already_configured(task.status, is_retry=is_retry):
             return self._attach_or_refuse(task, source, target)
-        if task.status == TaskStatus.SUCCESS:
-            self.log.info(
-                "DCS migration task %s finished an earlier migration; this run starts a new one",
-                migration_task_id,
+        if not statuses.configurable(task.status):
+            # Refused here, in words, rather than by the service (DCS.4957): a task is configured
+            # once, and an ended task's old migration is not this run's.
+            raise DcsError(
+                f"DCS migration task {migration_task_id} is {task.status or '(no status)'}: it cannot be "
+                "configured again (a migration task carries one migration, configured while it is "
+                "RUNNING). Create a new migration task for this run (DcsCreateOnlineMigrationTaskOperator), "
+                "or restart this one with its configuration (DcsBatchRestartMigrationTasksOperator). "
+                "Nothing was sent."
             )
         self.log.info(
             "Configuring DCS migration task %s (status %s): %s from %s to %s, resume mode %s%s",
@@ -324,9 +332,9 @@ class DcsConfigureOnlineMigrationOperator(DcsBaseOperator):
         success = self._success_statuses()
         tracker = self._tracker(migration_task_id, success, deadline)
         if not self.deferrable:
-            final = self.hook.run_plan(waiting.wait(tracker, self.poll_interval))
+            final = self.hook.run_plan(_engine().wait(tracker, self.poll_interval))
             return self._complete(final, summary, context)
-        event = self.hook.run_plan(waiting.check(tracker))
+        event = self.hook.run_plan(_engine().check(tracker))
         if event is not None:
             return self._complete(event, summary, context)
         from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger
@@ -371,3 +379,10 @@ class DcsConfigureOnlineMigrationOperator(DcsBaseOperator):
             context, self.outlets, assets.event_extra(result, migration_method=self.migration_method)
         )
         return result
+
+
+def _engine() -> Any:
+    """The wait engine, imported when a task runs (parsing a DAG does not load it)."""
+    from huaweicloud_dcs_provider.waiting import engine
+
+    return engine

@@ -21,6 +21,7 @@ from huaweicloud_dcs_provider.waiting import stop_quietly
 if TYPE_CHECKING:
     from huaweicloud_dcs_provider.hooks.dcs import DcsHook
     from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger
+    from huaweicloud_dcs_provider.waiting.tracker import WaitTracker
 
 
 class DcsMigrationTaskSensor(BaseSensorOperator):
@@ -91,7 +92,7 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
             )
         self.stop_on_kill = stop_on_kill
         self.stop_on_deadline = stop_on_deadline
-        self._poke_tracker: waiting.WaitTracker | None = None
+        self._poke_tracker: WaitTracker | None = None
         assets.check_outlets(self.outlets, waits=True, task_id=self.task_id)
 
     @cached_property
@@ -105,8 +106,10 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
         """Extra settings shared by the tracker and the trigger (none for a status wait)."""
         return {}
 
-    def _tracker(self, deadline: float | None = None) -> waiting.WaitTracker:
-        return waiting.WaitTracker(
+    def _tracker(self, deadline: float | None = None) -> WaitTracker:
+        from huaweicloud_dcs_provider.waiting.tracker import WaitTracker
+
+        return WaitTracker(
             migration_task_id=self.migration_task_id,
             success_statuses=frozenset(self.success_statuses),
             deadline=deadline,
@@ -153,7 +156,7 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
         # One tracker for all pokes of this run, so that lag samples add up in ``poke`` mode.
         if self._poke_tracker is None:
             self._poke_tracker = self._tracker()
-        event = self.hook.run_plan(waiting.check(self._poke_tracker))
+        event = self.hook.run_plan(_check(self._poke_tracker))
         if event is None:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._finish(event, context))
@@ -179,7 +182,7 @@ class DcsMigrationTaskSensor(BaseSensorOperator):
                 outcome = "was stopped" if stopped else "could not be stopped: see the log"
                 raise type(exc)(f"{exc} The migration {outcome} (stop_on_deadline).") from exc
         deadline = waiting.deadline_after(float(self.timeout))
-        event = self.hook.run_plan(waiting.check(self._tracker(deadline)))
+        event = self.hook.run_plan(_check(self._tracker(deadline)))
         if event is not None:
             return self._finish(event, context)
         self.defer(
@@ -271,7 +274,7 @@ class DcsMigrationLagSensor(DcsMigrationTaskSensor):
         for sample in range(self.consecutive_samples):
             if sample:
                 time.sleep(min(float(self.poke_interval), RESCHEDULE_SAMPLE_SPACING))
-            event = self.hook.run_plan(waiting.check(tracker))
+            event = self.hook.run_plan(_check(tracker))
             if event is not None:
                 return PokeReturnValue(is_done=True, xcom_value=self._finish(event, context))
             if tracker.lag_samples_ok == 0:
@@ -285,3 +288,10 @@ class DcsMigrationLagSensor(DcsMigrationTaskSensor):
             "key_count_tolerance": self.key_count_tolerance,
             "max_key_drift": self.max_key_drift,
         }
+
+
+def _check(tracker: WaitTracker) -> Any:
+    """One read of the wait (:func:`huaweicloud_dcs_provider.waiting.engine.check`), imported when run."""
+    from huaweicloud_dcs_provider.waiting.engine import check
+
+    return check(tracker)

@@ -19,6 +19,8 @@ from huaweicloud_dcs_provider.api import statuses
 from huaweicloud_dcs_provider.api import validation as v
 from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.exceptions import DcsValidationError
+from huaweicloud_dcs_provider.waiting.engine import wait
+from huaweicloud_dcs_provider.waiting.tracker import WaitTracker
 
 #: Retries of one status read inside the triggerer. Kept short: the poll loop itself rides out
 #: longer outages (``max_consecutive_errors`` failed reads in a row, ``poll_interval`` apart).
@@ -47,7 +49,7 @@ class DcsMigrationTaskTrigger(BaseTrigger):
     With ``max_offset`` set it is a *lag* wait: reaching a success status (normally
     ``INCRMIGEATING``) is not enough, the incremental ``offset`` must stay ``<= max_offset`` for
     ``consecutive_samples`` reads in a row and the key counts must match within
-    ``key_count_tolerance`` (see :class:`~huaweicloud_dcs_provider.waiting.WaitTracker`). The samples
+    ``key_count_tolerance`` (see :class:`~huaweicloud_dcs_provider.WaitTracker`). The samples
     are counted in memory, so a triggerer restart starts counting again.
 
     Fires exactly one event (schema in :mod:`huaweicloud_dcs_provider.waiting`):
@@ -137,8 +139,8 @@ class DcsMigrationTaskTrigger(BaseTrigger):
             kwargs["stop_on_kill"] = True
         return (self.CLASSPATH, kwargs)
 
-    def _tracker(self) -> waiting.WaitTracker:
-        return waiting.WaitTracker(
+    def _tracker(self) -> WaitTracker:
+        return WaitTracker(
             migration_task_id=self.migration_task_id,
             success_statuses=frozenset(self.success_statuses),
             deadline=self.deadline,
@@ -197,7 +199,7 @@ class DcsMigrationTaskTrigger(BaseTrigger):
                 f" until {waiting.format_deadline(self.deadline)}" if self.deadline is not None else "",
             )
             async with DcsAsyncHook(self.dcs_conn_id, retry_policy=POLL_RETRY_POLICY) as hook:
-                event = await hook.run_plan(waiting.wait(tracker, self.poll_interval, first_pause=True))
+                event = await hook.run_plan(wait(tracker, self.poll_interval, first_pause=True))
         except Exception as exc:  # never let the triggerer fail the task with a bare traceback
             event = tracker.event(
                 waiting.EventStatus.ERROR,

@@ -9,13 +9,14 @@
   one mapping of events to results and exceptions, plus the opt-in stops;
 * :mod:`~huaweicloud_dcs_provider.waiting.timing`: defaults, deadlines, time in words.
 
-The names below are the package's public face; the modules import each other directly.
+The names below are the package's public face (the defaults at once, the rest on first use); the
+modules import each other directly.
 """
 
 from __future__ import annotations
 
-from huaweicloud_dcs_provider.api.statuses import Verdict, judge
-from huaweicloud_dcs_provider.waiting.engine import check, wait
+from typing import Any
+
 from huaweicloud_dcs_provider.waiting.events import (
     MAX_ERROR_TEXT,
     EventStatus,
@@ -27,6 +28,8 @@ from huaweicloud_dcs_provider.waiting.events import (
     stop_quietly,
 )
 from huaweicloud_dcs_provider.waiting.timing import (
+    DEFAULT_CONSECUTIVE_SAMPLES,
+    DEFAULT_MAX_CONSECUTIVE_ERRORS,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_TIMEOUT,
     FRAMEWORK_TIMEOUT_BUFFER,
@@ -35,11 +38,25 @@ from huaweicloud_dcs_provider.waiting.timing import (
     framework_timeout,
     human_duration,
 )
-from huaweicloud_dcs_provider.waiting.tracker import (
-    DEFAULT_CONSECUTIVE_SAMPLES,
-    DEFAULT_MAX_CONSECUTIVE_ERRORS,
-    WaitTracker,
-)
+
+#: Names imported on first use (PEP 562): a DAG file that imports an operator loads no tracker and
+#: no engine. Code of the provider imports them from their modules.
+_LAZY = {
+    "WaitTracker": "huaweicloud_dcs_provider.waiting.tracker",
+    "check": "huaweicloud_dcs_provider.waiting.engine",
+    "wait": "huaweicloud_dcs_provider.waiting.engine",
+    "Verdict": "huaweicloud_dcs_provider.api.statuses",
+    "judge": "huaweicloud_dcs_provider.api.statuses",
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_CONSECUTIVE_SAMPLES",
@@ -49,19 +66,14 @@ __all__ = [
     "FRAMEWORK_TIMEOUT_BUFFER",
     "MAX_ERROR_TEXT",
     "EventStatus",
-    "Verdict",
-    "WaitTracker",
-    "check",
     "deadline_after",
     "error_text_of",
     "format_deadline",
     "framework_timeout",
     "handle_event",
     "human_duration",
-    "judge",
     "result_of",
     "small_stats",
     "stop_on_timeout",
     "stop_quietly",
-    "wait",
 ]

@@ -1,4 +1,7 @@
-"""Time in a wait: defaults, absolute deadlines, Airflow's backstop timeout, and time in words."""
+"""A wait's defaults and time: absolute deadlines, Airflow's backstop timeout, time in words.
+
+Light on purpose: DAG files import it (through the operators' and sensors' defaults).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,10 @@ DEFAULT_TIMEOUT = 7 * 24 * 3600.0
 #: Extra time given to Airflow's own deferral timeout beyond the wait deadline: a backstop only,
 #: the trigger ends the wait itself (with a ``timeout`` event that reaches ``execute_complete``).
 FRAMEWORK_TIMEOUT_BUFFER = 600.0
+#: Failed reads in a row (after the hook's own retries) before the wait gives up with an error.
+DEFAULT_MAX_CONSECUTIVE_ERRORS = 5
+#: Reads in a row with a small enough offset before a lag wait succeeds, unless told otherwise.
+DEFAULT_CONSECUTIVE_SAMPLES = 3
 
 
 def deadline_after(timeout: float | None, *, now: float | None = None) -> float | None:

@@ -25,20 +25,21 @@ from huaweicloud_dcs_provider.waiting.events import (
     error_text_of,
     small_stats,
 )
-from huaweicloud_dcs_provider.waiting.timing import format_deadline, human_duration
+from huaweicloud_dcs_provider.waiting.timing import (
+    DEFAULT_CONSECUTIVE_SAMPLES,
+    DEFAULT_MAX_CONSECUTIVE_ERRORS,
+    format_deadline,
+    human_duration,
+)
 
 if TYPE_CHECKING:
     from huaweicloud_dcs_provider.api.models import MigrationLog, MigrationStats, MigrationTask
 
 log = logging.getLogger(__name__)
 
-#: Failed reads in a row (after the hook's own retries) before the wait gives up with an error.
-DEFAULT_MAX_CONSECUTIVE_ERRORS = 5
 #: Reads in a row whose success cannot be confirmed (the progress figures do not show the full
 #: copy complete) before the wait fails saying so.
 DEFAULT_MAX_UNCONFIRMED_READS = 3
-#: Reads in a row with a small enough offset before a lag wait succeeds, unless told otherwise.
-DEFAULT_CONSECUTIVE_SAMPLES = 3
 #: Offsets shown in the lag trend of a progress line.
 LAG_TREND_LENGTH = 5
 
