@@ -134,8 +134,10 @@ def migrate(emulator: EmulatorProcess, source: RedisServer, target: RedisServer)
         raise RuntimeError(f"configure: HTTP {response.status_code} {response.text}")
     detail = api.wait_for_status(task_id, "SUCCESS", "MIGRATION_FAILED", timeout=900)
     seconds = time.perf_counter() - began
-    if detail["status"] != "SUCCESS":
-        raise RuntimeError(f"migration failed: {detail.get('error')}")
+    if detail["status"] != "SUCCESS":  # the reason is in the ERROR logs (the detail has none)
+        logs = api.call(Api.LIST_TASK_LOGS, path_params={"task_id": task_id}, query={"log_level": "ERROR"})
+        reasons = [entry["message"] for entry in logs.json().get("migration_logs", [])]
+        raise RuntimeError(f"migration failed: {'; '.join(reasons) or detail['status']}")
     engine_seconds = None
     found = re.findall(rf"task {task_id}: full sync copied (\d+) keys in ([\d.]+) s", emulator.log_text())
     if found:

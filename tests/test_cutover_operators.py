@@ -1,7 +1,8 @@
 """Cutover operators (IP switch, whitelist, resume mode, batches, pre-flight) against the emulator.
 
-DCS instances given by ``id`` are simulated by the emulator, so the IP switch and the whitelist
-paths run against its API; the pre-flight checks run against real ``redis-server`` processes.
+DCS instances given by ``id`` (registered in the emulator first, as they would exist in the
+cloud) are simulated by the emulator, so the IP switch and the whitelist paths run against its
+API; the pre-flight checks run against real ``redis-server`` processes.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def context() -> dict[str, Any]:
 def dcs_task(env: DcsTestEnv, method: str = "incremental_migration") -> tuple[str, str, str]:
     """A migration between two (simulated) DCS instances, waited until it is live."""
     source, target = str(uuid.uuid4()), str(uuid.uuid4())
+    env.admin.add_instance(source, target)  # the emulator refuses DCS instances it does not know
     task_id = env.create_ready_task()
     env.configure(task_id, method=method, source={"id": source}, target={"id": target})
     env.wait_status(task_id, "INCRMIGEATING" if method == "incremental_migration" else "SUCCESS")

@@ -299,7 +299,7 @@ def test_full_migration_succeeds_with_a_real_deferral(runs: ExampleRuns) -> None
         assert "Pausing task as DEFERRED" in run.output
     assert "[DAG TEST] running trigger in line" in run.output
     assert f"Watching DCS migration task {task_id}" in run.output
-    assert f"DCS migration task {task_id} reached SUCCESS." in run.output
+    assert f"DCS migration task {task_id} reached SUCCESS" in run.output
 
     xcom = run.result["xcom"]
     assert xcom["configure_full_migration"]["migration_task_id"] == task_id
@@ -309,7 +309,9 @@ def test_full_migration_succeeds_with_a_real_deferral(runs: ExampleRuns) -> None
     assert report["status"] == "SUCCESS"
     assert report["keys_match"] is True
     assert report["source_keys"] == report["target_keys"] > 0
-    assert runs.emulator.api().detail(task_id)["status"] == "SUCCESS"
+    # By now (later runs came after this one) the emulator may have released the finished task's
+    # migration ECS, as the cloud does: SUCCESS, then RELEASED.
+    assert runs.emulator.api().detail(task_id)["status"] in ("SUCCESS", "RELEASED")
 
 
 def test_failing_full_migration_names_the_status_and_the_api_error(runs: ExampleRuns) -> None:

@@ -51,6 +51,30 @@ class TestConnIdOverride:
         assert DcsHook("dcs_staging").get_task_status(task_id) == "RUNNING"
 
 
+class TestInstanceIdsOverride:
+    """A DAG author's conftest names the DCS instances the DAG uses: the emulator knows them."""
+
+    @pytest.fixture
+    def dcs_instance_ids(self) -> tuple[str, ...]:
+        return ("my-target-instance",)
+
+    def test_the_instances_are_registered_after_the_reset(self, dcs_connection: DcsTestConnection) -> None:
+        from huaweicloud_dcs_provider.hooks.dcs import DcsHook
+
+        ids = [item["id"] for item in dcs_connection.admin.instances()]
+        assert "my-target-instance" in ids
+        assert DcsHook().get_whitelist("my-target-instance").enable_whitelist is False
+
+
+def test_an_instance_the_test_did_not_name_does_not_exist(dcs_connection: DcsTestConnection) -> None:
+    from huaweicloud_dcs_provider.exceptions import DcsApiError
+    from huaweicloud_dcs_provider.hooks.dcs import DcsHook
+
+    with pytest.raises(DcsApiError) as info:
+        DcsHook().get_whitelist("my-target-instance")
+    assert (info.value.status_code, info.value.error_code) == (404, "DCS.3022")
+
+
 #: The DAG author's files the docs quote (docs/testing.md).
 EXAMPLE = REPO / "examples" / "dag_tests"
 

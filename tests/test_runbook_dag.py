@@ -182,6 +182,9 @@ def test_runbook_dag_cuts_over_with_live_writes_and_dcs_ip_switch(
     monkeypatch.setenv("AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT", json.dumps(conn))
     hook = DcsHook()
     dcs_source, dcs_target = str(uuid.uuid4()), str(uuid.uuid4())
+    rollback_source, rollback_target = str(uuid.uuid4()), str(uuid.uuid4())
+    # The emulator, like the cloud, knows only the DCS instances that exist: register them.
+    real_emulator.admin().add_instance(dcs_source, dcs_target, rollback_source, rollback_target)
     apps = [{"group_name": "apps", "ip_list": ["10.1.0.0/24"]}]
     hook.replace_whitelist(dcs_source, enable_whitelist=True, whitelist=apps)
 
@@ -216,8 +219,8 @@ def test_runbook_dag_cuts_over_with_live_writes_and_dcs_ip_switch(
             {
                 "require_approval": False,
                 "migration_task_name": f"{name}-rollback",
-                "source_instance_id": str(uuid.uuid4()),
-                "target_instance_id": str(uuid.uuid4()),
+                "source_instance_id": rollback_source,
+                "target_instance_id": rollback_target,
                 "delete_task": False,
             },
             no_retries=True,

@@ -7,6 +7,15 @@ an access key / secret key pair, random ones are generated and written, as an Ai
 JSON document, to ``--conn-file`` (mode 0600; a file in the temp directory if no path is given).
 The secret key and the security token are never printed or logged.
 
+The admin API (``/_emulator/...``) needs the per-run admin token in the ``X-Emulator-Token``
+header: ``--admin-token`` or ``DCS_EMULATOR_ADMIN_TOKEN`` (the environment is better), else a
+random one. It is printed in the startup banner on stdout and written, with the port and the base
+URL, to the ``--ready-file`` (a JSON document, mode 0600).
+
+``--instance ID[=HOST:PORT]`` (repeatable) registers the DCS instances the emulator knows (an
+unknown instance id fails as on the cloud: HTTP 404 DCS.3022); ``--time-scale`` multiplies every
+lifecycle duration.
+
 With ``--tls-cert`` and ``--tls-key`` (PEM files) the emulator serves HTTPS instead of HTTP (for
 testing the hooks' certificate verification); the connection document then has an ``https://``
 host, and clients must trust the certificate's CA (connection extra ``ca_bundle``).
@@ -26,7 +35,7 @@ import ssl
 import string
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -36,7 +45,15 @@ from huaweicloud_dcs_emulator.app import EmulatorSettings, create_app
 from huaweicloud_dcs_emulator.auth import AuthConfig
 from huaweicloud_dcs_emulator.connection import connection_document
 from huaweicloud_dcs_emulator.engines.factory import real_migration_available
-from huaweicloud_dcs_emulator.store.config import DELETED_DETAIL_CHOICES, EmulatorConfig
+from huaweicloud_dcs_emulator.routes import ADMIN_TOKEN_ENV, ADMIN_TOKEN_HEADER
+from huaweicloud_dcs_emulator.service import new_admin_token
+from huaweicloud_dcs_emulator.store.config import (
+    DELETED_DETAIL_CHOICES,
+    DURATIONS,
+    RELEASED_STATS_CHOICES,
+    EmulatorConfig,
+)
+from huaweicloud_dcs_emulator.store.instances import Instance
 
 log = logging.getLogger("huaweicloud_dcs_emulator")
 
@@ -61,6 +78,23 @@ def random_project_id() -> str:
     return secrets.token_hex(16)
 
 
+def _instance(spec: str) -> Instance:
+    try:
+        return Instance.parse(spec)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _choice_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        for choice in choices:
+            if choice.lower() == text.lower():
+                return choice
+        raise argparse.ArgumentTypeError(f"{text!r}: one of {', '.join(choices)}")
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI definition."""
     defaults = EmulatorConfig()
@@ -81,8 +115,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--security-token",
         help=f"temporary credentials: the required X-Security-Token (prefer env {ENV_SECURITY_TOKEN})",
     )
+    parser.add_argument(
+        "--admin-token",
+        help=f"the admin API's token, sent in {ADMIN_TOKEN_HEADER} "
+        f"(prefer env {ADMIN_TOKEN_ENV}; random if unset)",
+    )
     parser.add_argument("--conn-file", type=Path, help="write the Airflow connection JSON here (mode 0600)")
-    parser.add_argument("--ready-file", type=Path, help="write the listening port here once ready")
+    parser.add_argument(
+        "--ready-file",
+        type=Path,
+        help='once ready, write {"port", "base_url", "admin_token"} here as JSON (mode 0600)',
+    )
+    parser.add_argument(
+        "--instance",
+        action="append",
+        type=_instance,
+        default=[],
+        metavar="ID[=HOST:PORT]",
+        help="a DCS instance the emulator knows (repeatable; kept across a reset); unknown ids get "
+        "HTTP 404 DCS.3022",
+    )
     parser.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate chain (PEM)")
     parser.add_argument("--tls-key", type=Path, help="private key of --tls-cert (PEM)")
     for name, help_text in (
@@ -92,16 +144,34 @@ def build_parser() -> argparse.ArgumentParser:
         ("fail", "configure -> MIGRATION_FAILED for failing inputs"),
         ("job", "async whitelist job duration"),
         ("exchange", "IP switch duration"),
+        ("release-after", "SUCCESS -> RELEASED of a full migration"),
     ):
-        default = getattr(defaults, f"{name}_seconds")
+        default = getattr(defaults, f"{name.replace('-', '_')}_seconds")
         parser.add_argument(
             f"--{name}-seconds", type=float, default=default, help=f"{help_text} (default: {default} s)"
         )
     parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=defaults.time_scale,
+        help="multiply every lifecycle duration by this factor (e.g. 60 for cloud-like minutes; "
+        f"default: {defaults.time_scale:g})",
+    )
+    parser.add_argument(
         "--deleted-detail",
-        choices=DELETED_DETAIL_CHOICES,
+        type=_choice_of(DELETED_DETAIL_CHOICES),
         default=defaults.deleted_detail,
-        help="what GET detail answers for a deleted task (default: not_found = HTTP 400 DCS.4133)",
+        metavar="{" + ",".join(DELETED_DETAIL_CHOICES) + "}",
+        help=f"what GET detail answers for a deleted task (default: {defaults.deleted_detail}; "
+        "not_found = HTTP 400 DCS.4133)",
+    )
+    parser.add_argument(
+        "--released-stats",
+        type=_choice_of(RELEASED_STATS_CHOICES),
+        default=defaults.released_stats,
+        metavar="{" + ",".join(RELEASED_STATS_CHOICES) + "}",
+        help=f"the stats of a RELEASED task: kept (the final figures) or gone (HTTP 400 DCS.4133; "
+        f"default: {defaults.released_stats})",
     )
     parser.add_argument(
         "--simulate-only",
@@ -178,9 +248,11 @@ async def serve(
         " (generated; secret key only in the connection file)" if generated else "",
     )
     if ready_file is not None:
-        _write_private(ready_file, f"{actual_port}\n")
-    log.info("listening on %s", base_url)
+        ready = {"port": actual_port, "base_url": base_url, "admin_token": settings.admin_token}
+        _write_private(ready_file, json.dumps(ready) + "\n")
+    log.info("listening on %s (admin API: token required in %s)", base_url, ADMIN_TOKEN_HEADER)
     print(f"listening on {base_url}", flush=True)
+    print(f"admin token: {settings.admin_token} (send it in the {ADMIN_TOKEN_HEADER} header)", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -211,16 +283,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         access_key, secret_key = random_access_key(), random_secret_key()
     project_id = args.project_id or os.environ.get(ENV_PROJECT_ID) or random_project_id()
     token = args.security_token or os.environ.get(ENV_SECURITY_TOKEN) or None
+    admin_token = args.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or new_admin_token()
     try:
         config = EmulatorConfig().updated(
             {
-                "create_seconds": args.create_seconds,
-                "full_seconds": args.full_seconds,
-                "stop_seconds": args.stop_seconds,
-                "fail_seconds": args.fail_seconds,
-                "job_seconds": args.job_seconds,
-                "exchange_seconds": args.exchange_seconds,
+                **{name: getattr(args, name) for name in DURATIONS},
+                "time_scale": args.time_scale,
                 "deleted_detail": args.deleted_detail,
+                "released_stats": args.released_stats,
             }
         )
     except ValueError as err:
@@ -242,6 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         config=config,
         real_migration=real_migration,
+        instances=tuple(args.instance),
+        admin_token=admin_token,
     )
     if (args.tls_cert is None) != (args.tls_key is None):
         print("dcs-emulator: give both --tls-cert and --tls-key, or neither", file=sys.stderr)

@@ -1,10 +1,15 @@
-"""The admin API under ``/_emulator/``: health, request log, fault rules, timings, task overrides.
+"""The admin API under ``/_emulator/``: health, request log, fault rules, timings, instances,
+task overrides.
 
-Unsigned, never faulted and never logged; for tests and demos only.
+Not signed like the DCS API: every admin request must send the emulator's per-run admin token in
+``X-Emulator-Token`` (compared in constant time; HTTP 401 otherwise). Never faulted, never logged;
+for tests and demos only. No admin answer holds a Redis password (task records are redacted), and
+client-supplied path patterns are bounded (:mod:`.path_patterns`).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import time
@@ -14,15 +19,55 @@ from aiohttp import web
 
 from huaweicloud_dcs_emulator import __version__
 from huaweicloud_dcs_emulator.faults import FaultRule
-from huaweicloud_dcs_emulator.routes import ADMIN_PREFIX
-from huaweicloud_dcs_emulator.service import emulator_of
+from huaweicloud_dcs_emulator.request_log import FilterTooSlow
+from huaweicloud_dcs_emulator.routes import ADMIN_PREFIX, ADMIN_TOKEN_HEADER
+from huaweicloud_dcs_emulator.service import Handler, emulator_of
 from huaweicloud_dcs_emulator.store.errors import EmulatorError
+from huaweicloud_dcs_emulator.store.instances import Instance
+
+#: What replaces a Redis password in an admin answer.
+REDACTED = "***"
 
 log = logging.getLogger("huaweicloud_dcs_emulator")
 
 
 def _admin_error(message: str, status: int = 400) -> web.Response:
     return web.json_response({"error": message}, status=status)
+
+
+def redacted(value: Any) -> Any:
+    """``value`` with every non-empty ``password`` replaced by ``***`` (any depth)."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if key == "password" and item not in (None, "") else redacted(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redacted(item) for item in value]
+    return value
+
+
+def _guarded(handler: Handler) -> Handler:
+    """``handler``, answered only for requests that send the admin token (HTTP 401 otherwise)."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        expected = emulator_of(request).settings.admin_token.encode("utf-8")
+        sent = request.headers.get(ADMIN_TOKEN_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(sent, expected):
+            log.info(
+                "admin request %s %s refused: missing or wrong admin token", request.method, request.path
+            )
+            return web.json_response(
+                {
+                    "error": f"missing or wrong admin token: send the emulator's admin token in the "
+                    f"{ADMIN_TOKEN_HEADER} header (printed at startup, in the ready file)"
+                },
+                status=401,
+            )
+        return await handler(request)
+
+    guarded.__doc__ = handler.__doc__
+    return guarded
 
 
 async def _admin_json(request: web.Request) -> Any:
@@ -53,15 +98,15 @@ async def admin_health(request: web.Request) -> web.Response:
 
 
 async def admin_requests(request: web.Request) -> web.Response:
-    """``GET /_emulator/requests?method=&path=`` (path: regex searched in the path)."""
+    """``GET /_emulator/requests?method=&path=`` (path: a bounded regex searched in the path)."""
     emulator = emulator_of(request)
     try:
-        entries = [
-            e.to_json()
-            for e in emulator.requests.entries(request.query.get("method"), request.query.get("path"))
-        ]
-    except Exception as err:  # invalid regex
+        found = await emulator.requests.filtered(request.query.get("method"), request.query.get("path"))
+    except FilterTooSlow as err:
+        return _admin_error(str(err))
+    except ValueError as err:  # a refused pattern
         return _admin_error(f"invalid filter: {err}")
+    entries = [entry.to_json() for entry in found]
     return web.json_response({"requests": entries, "count": len(entries)})
 
 
@@ -144,7 +189,36 @@ async def admin_fail_task(request: web.Request) -> web.Response:
         )
     except EmulatorError as err:
         return web.json_response({"error": err.error_msg, "error_code": err.error_code}, status=404)
-    return web.json_response(detail)
+    return web.json_response(redacted(detail))
+
+
+async def admin_list_instances(request: web.Request) -> web.Response:
+    """``GET /_emulator/instances``."""
+    instances = emulator_of(request).store.instances.all()
+    return web.json_response({"instances": [instance.to_json() for instance in instances]})
+
+
+async def admin_add_instance(request: web.Request) -> web.Response:
+    """``POST /_emulator/instances`` ``{"id", "addrs"}`` (or ``{"instances": [...]}``)."""
+    data = await _admin_json(request)
+    many = isinstance(data, dict) and isinstance(data.get("instances"), list)
+    items = data["instances"] if many else [data]
+    try:
+        instances = [Instance.from_json(item) for item in items]
+    except ValueError as err:
+        return _admin_error(str(err))
+    registry = emulator_of(request).store.instances
+    added = [registry.add(instance).to_json() for instance in instances]
+    log.info("DCS instance(s) registered: %s", [item["id"] for item in added])
+    return web.json_response({"instances": added} if many else added[0], status=201)
+
+
+async def admin_remove_instance(request: web.Request) -> web.Response:
+    """``DELETE /_emulator/instances/{instance_id}``: as if the instance were deleted in the cloud."""
+    instance_id = request.match_info["instance_id"]
+    if not emulator_of(request).store.instances.remove(instance_id):
+        return _admin_error(f"no DCS instance {instance_id}", 404)
+    return web.json_response({"deleted": instance_id})
 
 
 async def admin_force_status(request: web.Request) -> web.Response:
@@ -172,17 +246,23 @@ async def admin_force_status(request: web.Request) -> web.Response:
 
 
 def add_admin_routes(router: web.UrlDispatcher) -> None:
-    """Register the admin API on ``router``."""
+    """Register the admin API on ``router`` (every route behind the admin token)."""
     admin = ADMIN_PREFIX.rstrip("/")
-    router.add_get(f"{admin}/health", admin_health)
-    router.add_get(f"{admin}/requests", admin_requests)
-    router.add_delete(f"{admin}/requests", admin_clear_requests)
-    router.add_get(f"{admin}/faults", admin_list_faults)
-    router.add_post(f"{admin}/faults", admin_add_fault)
-    router.add_delete(f"{admin}/faults", admin_clear_faults)
-    router.add_delete(f"{admin}/faults/{{fault_id}}", admin_delete_fault)
-    router.add_post(f"{admin}/reset", admin_reset)
-    router.add_get(f"{admin}/config", admin_get_config)
-    router.add_post(f"{admin}/config", admin_set_config)
-    router.add_post(f"{admin}/tasks/{{task_id}}/fail", admin_fail_task)
-    router.add_post(f"{admin}/tasks/{{task_id}}/status", admin_force_status)
+    for method, path, handler in (
+        ("GET", "health", admin_health),
+        ("GET", "requests", admin_requests),
+        ("DELETE", "requests", admin_clear_requests),
+        ("GET", "faults", admin_list_faults),
+        ("POST", "faults", admin_add_fault),
+        ("DELETE", "faults", admin_clear_faults),
+        ("DELETE", "faults/{fault_id}", admin_delete_fault),
+        ("POST", "reset", admin_reset),
+        ("GET", "config", admin_get_config),
+        ("POST", "config", admin_set_config),
+        ("GET", "instances", admin_list_instances),
+        ("POST", "instances", admin_add_instance),
+        ("DELETE", "instances/{instance_id}", admin_remove_instance),
+        ("POST", "tasks/{task_id}/fail", admin_fail_task),
+        ("POST", "tasks/{task_id}/status", admin_force_status),
+    ):
+        router.add_route(method, f"{admin}/{path}", _guarded(handler))

@@ -1,20 +1,23 @@
-"""Clients of a running emulator: its admin API (unsigned) and its DCS API (signed).
+"""Clients of a running emulator: its admin API (admin token) and its DCS API (signed).
 
-``EmulatorAdmin`` is a small synchronous ``requests`` client of ``/_emulator/...``;
+``EmulatorAdmin`` is a small synchronous ``requests`` client of ``/_emulator/...`` (it sends the
+admin token in ``X-Emulator-Token``);
 ``EmulatorApiClient`` signs DCS API calls with :mod:`.signer` and sends them exactly as signed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from requests import Response, Session
 
 from huaweicloud_dcs_emulator import routes
-from huaweicloud_dcs_emulator.routes import RouteLike, render
+from huaweicloud_dcs_emulator.routes import ADMIN_TOKEN_ENV, ADMIN_TOKEN_HEADER, RouteLike, render
 from huaweicloud_dcs_emulator.signature import QueryParams, now_sdk_date
 from huaweicloud_dcs_emulator.signer import Keys, PreparedRequest, prepare_signed
 from huaweicloud_dcs_emulator.statuses import RUNNING
@@ -49,12 +52,27 @@ def created_task_id(answer: Any) -> str:
 
 
 class EmulatorAdmin:
-    """Synchronous client of the admin API (``/_emulator/...``, unsigned)."""
+    """Synchronous client of the admin API (``/_emulator/...``).
 
-    def __init__(self, base_url: str, *, session: Session | None = None, timeout: float = 10.0) -> None:
+    ``token`` is the emulator's admin token (default: ``$DCS_EMULATOR_ADMIN_TOKEN``); it goes in
+    the ``X-Emulator-Token`` header of every call (of :attr:`session` too, for raw calls).
+    ``repr`` hides it.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        session: Session | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = session or Session()
         self.timeout = timeout
+        token = token if token is not None else os.environ.get(ADMIN_TOKEN_ENV)
+        if token:
+            self.session.headers[ADMIN_TOKEN_HEADER] = token
 
     def __repr__(self) -> str:
         return f"EmulatorAdmin({self.base_url!r})"
@@ -188,6 +206,21 @@ class EmulatorAdmin:
     def set_clock_skew(self, seconds: float) -> dict[str, Any]:
         """Shift the gateway's clock by ``seconds`` (positive: ahead of this machine)."""
         return self.set_config(clock_skew_seconds=seconds)
+
+    def add_instance(self, *instance_ids: str, addrs: str | None = None) -> list[dict[str, Any]]:
+        """Register DCS instances (until the next reset); ``addrs``: their ``HOST:PORT``."""
+        items = [{"id": instance_id, "addrs": addrs} for instance_id in instance_ids]
+        result: list[dict[str, Any]] = self._call("POST", "instances", {"instances": items})["instances"]
+        return result
+
+    def instances(self) -> list[dict[str, Any]]:
+        """The known DCS instances (``id``, ``addrs``)."""
+        result: list[dict[str, Any]] = self._call("GET", "instances")["instances"]
+        return result
+
+    def remove_instance(self, instance_id: str) -> None:
+        """Forget a DCS instance, as if it were deleted in the cloud."""
+        self._call("DELETE", f"instances/{quote(instance_id, safe='')}")
 
 
 class EmulatorApiClient:

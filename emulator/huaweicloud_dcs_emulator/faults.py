@@ -1,7 +1,8 @@
 """Fault injection rules of the emulator (applied by :mod:`.fault_injection`).
 
 A rule (posted as JSON to ``/_emulator/faults``) matches API requests by method and a regular
-expression searched in the URL path (no query string), and does one of:
+expression searched in the URL path (no query string; bounded in cost, see :mod:`.path_patterns`),
+and does one of:
 
 * ``status``: answer an HTTP error (429, 5xx, or a 4xx such as a "busy" ``DCS.4017``) with the
   usual error body, optionally with ``Retry-After``. With ``body`` (raw text, sent as it is),
@@ -45,6 +46,8 @@ import random
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from huaweicloud_dcs_emulator.path_patterns import compile_path_pattern, path_matches
 
 ACTIONS = ("status", "drop", "latency", "truncate", "content_type", "reset")
 #: Actions that change the real handler's answer (``when: after`` only).
@@ -147,9 +150,9 @@ class FaultRule:
             if not isinstance(path, str):
                 raise ValueError("path must be a regular expression (string) or null")
             try:
-                pattern = re.compile(path)
-            except re.error as err:
-                raise ValueError(f"path is not a valid regular expression: {err}") from None
+                pattern = compile_path_pattern(path)
+            except ValueError as err:
+                raise ValueError(f"path: {err}") from None
         status = data.get("status", 503)
         lowest = 200 if data.get("body") is not None else 400
         if isinstance(status, bool) or not isinstance(status, int) or not lowest <= status <= 599:
@@ -218,7 +221,7 @@ class FaultRule:
         """True when the rule applies to a request (ignores ``count``)."""
         if self.method is not None and self.method != method.upper():
             return False
-        return self._pattern is None or self._pattern.search(path) is not None
+        return path_matches(self._pattern, path)
 
     def draw(self) -> bool:
         """Whether this matching request is affected (always, unless ``probability`` < 1)."""

@@ -24,6 +24,11 @@ Fixtures:
     The connection id ``dcs_connection`` sets: ``huaweicloud_dcs_default``. Override it in your
     ``conftest.py`` to use another one.
 
+``dcs_instance_ids``
+    The DCS instance ids your DAG names (``{"id": ...}`` sides, whitelists): ``dcs_connection``
+    registers them after the reset, since the emulator, like the cloud, refuses an instance it
+    does not know (HTTP 404 DCS.3022). Empty by default; override it in your ``conftest.py``.
+
 Example (``dag.test()`` needs an Airflow metadata DB: see ``docs/testing.md``)::
 
     def test_full_migration_dag(dcs_connection):
@@ -55,7 +60,7 @@ class DcsTestConnection:
     conn_id: str
     #: The running emulator (``base_url``, ``project_id``, ``conn_uri_json()``).
     emulator: EmulatorProcess
-    #: Faults, forced statuses, timings and the request log.
+    #: Faults, forced statuses, timings, DCS instances and the request log (sends the admin token).
     admin: EmulatorAdmin
     #: Signed DCS API calls (``create_ready_task``, ``detail``, ``wait_for_status``).
     api: EmulatorApiClient
@@ -82,12 +87,24 @@ def dcs_conn_id() -> str:
 
 
 @pytest.fixture
+def dcs_instance_ids() -> tuple[str, ...]:
+    """DCS instance ids ``dcs_connection`` registers in the emulator; override to add yours."""
+    return ()
+
+
+@pytest.fixture
 def dcs_connection(
-    dcs_emulator: EmulatorProcess, dcs_conn_id: str, monkeypatch: pytest.MonkeyPatch
+    dcs_emulator: EmulatorProcess,
+    dcs_conn_id: str,
+    dcs_instance_ids: tuple[str, ...],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> DcsTestConnection:
-    """Reset the emulator and point Airflow connection ``dcs_conn_id`` at it for this test."""
+    """Reset the emulator, register ``dcs_instance_ids`` and point Airflow connection
+    ``dcs_conn_id`` at it for this test."""
     admin = dcs_emulator.admin()
     admin.reset()
+    if dcs_instance_ids:
+        admin.add_instance(*dcs_instance_ids)
     connection = DcsTestConnection(
         conn_id=dcs_conn_id, emulator=dcs_emulator, admin=admin, api=dcs_emulator.api()
     )

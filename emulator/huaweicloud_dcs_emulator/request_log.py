@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from huaweicloud_dcs_emulator.path_patterns import compile_path_pattern, path_matches
+
+#: Matching time the request-log filter may spend (in all) before it gives up.
+FILTER_BUDGET_SECONDS = 5.0
+
+
+class FilterTooSlow(ValueError):
+    """The request-log filter ran out of its time budget."""
 
 
 @dataclass
@@ -61,12 +71,34 @@ class RequestLog:
         self._entries.clear()
         return count
 
-    def entries(self, method: str | None = None, path: str | None = None) -> Iterable[LoggedRequest]:
-        """Entries, optionally filtered by method and a regex searched in the path."""
-        pattern = re.compile(path) if path else None
-        for entry in list(self._entries):
-            if method and entry.method != method.upper():
-                continue
-            if pattern is not None and not pattern.search(entry.path):
-                continue
-            yield entry
+    def entries(self, method: str | None = None, path: str | None = None) -> list[LoggedRequest]:
+        """Entries, optionally filtered by method and a path pattern (see :mod:`.path_patterns`;
+        :class:`ValueError` for a refused pattern)."""
+        pattern = compile_path_pattern(path) if path else None
+        return [entry for entry in list(self._entries) if _selected(entry, method, pattern)]
+
+    async def filtered(
+        self, method: str | None = None, path: str | None = None, *, budget: float = FILTER_BUDGET_SECONDS
+    ) -> list[LoggedRequest]:
+        """:meth:`entries`, yielding to the event loop between batches (other requests are served
+        meanwhile); :class:`FilterTooSlow` after ``budget`` seconds of matching in all."""
+        pattern = compile_path_pattern(path) if path else None
+        found: list[LoggedRequest] = []
+        spent = 0.0
+        started = time.monotonic()
+        for index, entry in enumerate(list(self._entries)):
+            if _selected(entry, method, pattern):
+                found.append(entry)
+            if index % 10 == 9:  # a search costs 50 ms at worst: yield often
+                spent += time.monotonic() - started
+                if spent > budget:
+                    raise FilterTooSlow(f"the path filter took over {budget:g} s; use a narrower pattern")
+                await asyncio.sleep(0)
+                started = time.monotonic()
+        return found
+
+
+def _selected(entry: LoggedRequest, method: str | None, pattern: re.Pattern[str] | None) -> bool:
+    if method and entry.method != method.upper():
+        return False
+    return path_matches(pattern, entry.path)

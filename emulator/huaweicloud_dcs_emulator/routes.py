@@ -3,7 +3,7 @@
 Paths are relative to ``/v2/{project_id}`` and keep the API's own inconsistencies as they are on
 the wire: ``migration-task`` vs ``migration-tasks`` vs ``migration``, ``instance`` (singular) for
 whitelists, and a ``DELETE`` that carries a JSON body. The admin API lives under
-:data:`ADMIN_PREFIX`, outside the gateway.
+:data:`ADMIN_PREFIX`, outside the gateway, behind the admin token (:data:`ADMIN_TOKEN_HEADER`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,12 @@ from urllib.parse import quote
 
 #: Every API path starts with this.
 API_PREFIX = "/v2/"
-#: The unsigned admin API (never faulted, never logged).
+#: The admin API (not signed: it needs the per-run admin token instead; never faulted, never logged).
 ADMIN_PREFIX = "/_emulator/"
+#: The header every admin request sends the admin token in.
+ADMIN_TOKEN_HEADER = "X-Emulator-Token"  # noqa: S105 - a header name
+#: The environment variable the command line and :class:`~.clients.EmulatorAdmin` read it from.
+ADMIN_TOKEN_ENV = "DCS_EMULATOR_ADMIN_TOKEN"  # noqa: S105 - a variable name
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""What every handler shares: the task store, the fault rules, the request log, the credentials."""
+"""What every handler shares: the task store, the fault rules, the request log, the credentials
+(of the API, and the admin API's token)."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -14,7 +16,14 @@ from huaweicloud_dcs_emulator.engines.protocol import MigrationEngine
 from huaweicloud_dcs_emulator.faults import FaultStore
 from huaweicloud_dcs_emulator.request_log import RequestLog
 from huaweicloud_dcs_emulator.store.config import EmulatorConfig
+from huaweicloud_dcs_emulator.store.instances import Instance
 from huaweicloud_dcs_emulator.store.task_store import TaskStore
+
+
+def new_admin_token() -> str:
+    """A random admin token (43 URL-safe characters)."""
+    return secrets.token_urlsafe(32)
+
 
 #: An aiohttp request handler (an endpoint, or the next step of a middleware).
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -24,6 +33,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class EmulatorSettings:
     """Credentials and startup configuration of one emulator.
 
+    ``admin_token``: the secret of the admin API (``X-Emulator-Token``); ``repr`` hides it.
     ``real_migration``: really copy keys when a task's source and target are both a loopback
     ``addrs`` (needs the ``redis`` package; see :mod:`.engines.redis_engine`); otherwise every migration
     is simulated.
@@ -32,6 +42,10 @@ class EmulatorSettings:
     auth: AuthConfig
     config: EmulatorConfig = field(default_factory=EmulatorConfig)
     real_migration: bool = False
+    #: The DCS instances known from the start (kept across a reset).
+    instances: tuple[Instance, ...] = ()
+    #: What every admin request must send in ``X-Emulator-Token`` (random unless given).
+    admin_token: str = field(default_factory=new_admin_token, repr=False)
 
 
 class Emulator:
@@ -47,7 +61,7 @@ class Emulator:
         self.settings = settings
         self.auth = settings.auth
         self.engine = engine or build_engine(settings.real_migration)
-        self.store = TaskStore(settings.config, engine=self.engine, clock=clock)
+        self.store = TaskStore(settings.config, engine=self.engine, clock=clock, instances=settings.instances)
         self.faults = FaultStore()
         self.requests = RequestLog()
         self.started = time.time()
@@ -57,7 +71,8 @@ class Emulator:
         return time.time() + self.store.config.clock_skew_seconds
 
     def reset(self) -> None:
-        """Clear tasks, jobs, whitelists, faults and the request log; restore startup timings."""
+        """Clear tasks, jobs, whitelists, added instances, faults and the request log; restore the
+        startup configuration."""
         self.store.reset()
         self.faults.clear()
         self.requests.clear()

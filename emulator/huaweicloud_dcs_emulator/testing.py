@@ -1,8 +1,9 @@
 """Helpers for tests: run the emulator as a subprocess, drive its admin API, send signed calls.
 
 ``EmulatorProcess`` starts ``python -m huaweicloud_dcs_emulator --port 0`` with given or
-random credentials (passed through the environment, never on the command line), waits until it
-answers ``/_emulator/health`` and stops it cleanly::
+random credentials and admin token (passed through the environment, never on the command line),
+waits until it answers ``/_emulator/health`` and stops it cleanly; its admin client sends the
+admin token by itself::
 
     with EmulatorProcess(config=FAST_TIMINGS) as emulator:
         admin = emulator.admin()
@@ -33,6 +34,7 @@ from requests import Session
 
 from huaweicloud_dcs_emulator.clients import EmulatorAdmin, EmulatorApiClient
 from huaweicloud_dcs_emulator.connection import connection_document
+from huaweicloud_dcs_emulator.routes import ADMIN_TOKEN_ENV, ADMIN_TOKEN_HEADER
 from huaweicloud_dcs_emulator.signer import Credentials
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "EmulatorApiClient",
     "EmulatorProcess",
     "TlsFiles",
+    "random_admin_token",
     "random_credentials",
     "random_security_token",
 ]
@@ -53,7 +56,13 @@ FAST_TIMINGS: dict[str, float] = {
     "fail_seconds": 0.3,
     "job_seconds": 0.3,
     "exchange_seconds": 0.3,
+    "release_after_seconds": 2.0,
 }
+
+
+def random_admin_token() -> str:
+    """A random admin token."""
+    return secrets.token_urlsafe(32)
 
 
 def random_credentials() -> tuple[str, str, str]:
@@ -79,8 +88,10 @@ class TlsFiles(NamedTuple):
 class EmulatorProcess:
     """The emulator in a subprocess on a free port (a context manager).
 
-    Credentials are random unless given. ``config`` sets the startup timings (``FAST_TIMINGS``
-    for tests); ``reset`` through the admin API restores them. ``repr`` hides the secret key.
+    Credentials and the admin token are random unless given. ``config`` sets the startup
+    configuration (``FAST_TIMINGS`` for tests; any config key, e.g. ``time_scale``);
+    ``instances`` the DCS instances it knows from the start (ids, or ``ID=HOST:PORT``); ``reset``
+    through the admin API restores both. ``repr`` hides the secret key and the admin token.
 
     Every migration is simulated (``--simulate-only``) unless ``real_migration=True``: tests and
     demos use placeholder addresses such as ``127.0.0.1:6379`` that nothing listens on. With
@@ -104,6 +115,8 @@ class EmulatorProcess:
         extra_args: Sequence[str] = (),
         real_migration: bool = False,
         tls: TlsFiles | None = None,
+        instances: Sequence[str] = (),
+        admin_token: str | None = None,
     ) -> None:
         ak, sk, project = random_credentials()
         self.access_key = access_key or ak
@@ -117,6 +130,8 @@ class EmulatorProcess:
         self.extra_args = tuple(extra_args)
         self.real_migration = real_migration
         self.tls = tls
+        self.instances = tuple(instances)
+        self.admin_token = admin_token or random_admin_token()
         self.port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: Path | None = None
@@ -144,6 +159,8 @@ class EmulatorProcess:
         ]
         for key, value in self.config.items():
             cmd += [f"--{key.replace('_', '-')}", str(value)]
+        for instance in self.instances:
+            cmd += ["--instance", instance]
         if not self.real_migration:
             cmd.append("--simulate-only")
         if self.tls is not None:
@@ -161,6 +178,7 @@ class EmulatorProcess:
         env["DCS_EMULATOR_SECRET_KEY"] = self.secret_key
         env["DCS_EMULATOR_PROJECT_ID"] = self.project_id
         env.pop("DCS_EMULATOR_SECURITY_TOKEN", None)
+        env[ADMIN_TOKEN_ENV] = self.admin_token
         if self.security_token:
             env["DCS_EMULATOR_SECURITY_TOKEN"] = self.security_token
         with open(self._dir / "emulator.log", "wb") as log_file:
@@ -179,7 +197,7 @@ class EmulatorProcess:
                 if ready_file.exists():
                     text = ready_file.read_text().strip()
                     if text:
-                        self.port = int(text)
+                        self.port = int(json.loads(text)["port"])
                         break
                 if time.monotonic() > deadline:
                     raise RuntimeError(
@@ -196,7 +214,8 @@ class EmulatorProcess:
         while True:
             try:
                 url = f"{self.base_url}/_emulator/health"
-                if _requests.get(url, timeout=2, verify=self.verify).status_code == 200:
+                headers = {ADMIN_TOKEN_HEADER: self.admin_token}
+                if _requests.get(url, headers=headers, timeout=2, verify=self.verify).status_code == 200:
                     return
             except _requests.RequestException:
                 pass
@@ -284,8 +303,8 @@ class EmulatorProcess:
         return json.dumps(self.conn_dict())
 
     def admin(self, *, timeout: float = 10.0) -> EmulatorAdmin:
-        """An admin API client."""
-        return EmulatorAdmin(self.base_url, session=self._session(), timeout=timeout)
+        """An admin API client (it sends the admin token)."""
+        return EmulatorAdmin(self.base_url, token=self.admin_token, session=self._session(), timeout=timeout)
 
     def api(self, *, timeout: float = 10.0) -> EmulatorApiClient:
         """A signed DCS API client with this emulator's credentials."""

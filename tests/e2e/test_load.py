@@ -10,9 +10,10 @@ done, the answer is lost: the harsh case), both seeded.
 
 Expected: the run succeeds, every mapped instance succeeded, the emulator handled exactly N
 configure calls (one per migration task, N distinct tasks; each task's own log says it was
-configured once), every migration task ended ``SUCCESS``, nothing is left running, deferred,
-queued or waiting for a retry, and the run ended before its deadline. Recorded in the ``load``
-figures table: wall time, requests, 503s, drops, configure calls sent and handled, retries.
+configured once), every migration task ended ``SUCCESS`` (or ``RELEASED`` after it), nothing is
+left running, deferred, queued or waiting for a retry, and the run ended before its deadline.
+Recorded in the ``load`` figures table: wall time, requests, 503s, drops, configure calls sent and
+handled, retries.
 
 N is 20 by default (CI); the issue's full run is ``DCS_LOAD_MIGRATIONS=200`` (or
 ``--load-migrations 200``), some 10-20 minutes on a 2-core machine.
@@ -56,6 +57,9 @@ pytestmark = [
 DAG_FILE = Path(__file__).resolve().parent / "dags" / "dcs_load_mapped_migrations.py"
 DAG_ID = "dcs_load_mapped_migrations"
 #: A migration lasts a few seconds; creating a task takes one.
+#: A finished full migration: SUCCESS, or RELEASED once the service released its VM afterwards (the
+#: waits confirm the success from the figures before they report either).
+DONE = frozenset({"SUCCESS", "RELEASED"})
 EMULATOR_TIMINGS = {
     "create_seconds": 1.0,
     "full_seconds": 6.0,
@@ -166,7 +170,7 @@ def test_mapped_migrations_under_api_faults(tmp_path: Path) -> None:
         retries_logged = hook_retries(stack)
 
     succeeded = states[("configure", "success")]
-    stuck = len(stuck_tis) + sum(status != "SUCCESS" for status in task_status.values())
+    stuck = len(stuck_tis) + sum(status not in DONE for status in task_status.values())
     row = figures.record(
         "load",
         {
@@ -203,7 +207,7 @@ def test_mapped_migrations_under_api_faults(tmp_path: Path) -> None:
     assert triggers_left == 0
     # N tasks created (none twice), each configured exactly once, each migration ended SUCCESS.
     assert len(task_status) == n, sorted(task.get("task_name") for task in tasks)
-    assert set(task_status.values()) == {"SUCCESS"}, task_status
+    assert set(task_status.values()) <= DONE, task_status
     assert set(configured_once.values()) == {1}, configured_once
     assert len(effective) == n, [(r["path"], r["status"], r["faults"]) for r in posts]
     assert effective_tasks == set(task_status)
@@ -211,5 +215,5 @@ def test_mapped_migrations_under_api_faults(tmp_path: Path) -> None:
     # (configure instance i configured the task create instance i made: mapped over its output).
     assert {result["id"] for result in results.values() if result} == set(task_status), results
     assert all(results[index] and results[index]["id"] == created[index] for index in range(n)), created
-    assert all(result and result["status"] == "SUCCESS" for result in results.values()), results
+    assert all(result and result["status"] in DONE for result in results.values()), results
     assert wall < RUN_TIMEOUT

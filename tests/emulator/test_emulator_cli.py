@@ -1,4 +1,5 @@
-"""The command line: generated credentials, connection file, ready file, fixtures' connection JSON."""
+"""The command line: generated credentials and admin token, connection file, ready file, fixtures'
+connection JSON."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from huaweicloud_dcs_emulator import routes, signer
 from huaweicloud_dcs_emulator.testing import EmulatorApiClient, EmulatorProcess
@@ -49,8 +51,15 @@ def test_generated_credentials_go_to_the_connection_file_only(tmp_path: Path) ->
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.02)
-        port = int(ready_file.read_text())
+        # The ready file is a JSON document now (it was the bare port number): the port, the base
+        # URL and the admin token, which the admin API needs from now on.
+        ready = json.loads(ready_file.read_text())
+        port = ready["port"]
         assert port > 0
+        assert ready["base_url"] == f"http://127.0.0.1:{port}"
+        token = ready["admin_token"]
+        assert len(token) >= 32
+        assert stat.S_IMODE(ready_file.stat().st_mode) == 0o600
         assert stat.S_IMODE(conn_file.stat().st_mode) == 0o600
         document = json.loads(conn_file.read_text())
         assert document["conn_type"] == "huaweicloud_dcs"
@@ -62,12 +71,17 @@ def test_generated_credentials_go_to_the_connection_file_only(tmp_path: Path) ->
             document["extra"]["project_id"],
         )
         assert api.call(routes.LIST_TASKS).status_code == 200
+        health = f"{ready['base_url']}/_emulator/health"
+        assert requests.get(health, timeout=5).status_code == 401
+        assert requests.get(health, headers={"X-Emulator-Token": token}, timeout=5).status_code == 200
+        assert "admin_token" not in document, "the Airflow connection document stays as Airflow reads it"
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0
     output = out.decode() + err.decode()
     assert f"listening on http://127.0.0.1:{port}" in out.decode()
+    assert f"admin token: {token} (send it in the X-Emulator-Token header)" in out.decode()
     assert document["password"] not in output
     assert document["login"] in output
 

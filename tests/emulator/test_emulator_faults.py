@@ -149,8 +149,14 @@ def test_request_log_and_clear(emulator_api: EmulatorApiClient, emulator_admin: 
 def test_reset_and_config(emulator_api: EmulatorApiClient, emulator_admin: EmulatorAdmin) -> None:
     startup = emulator_admin.config()
     assert startup["create_seconds"] == 0.5
-    assert startup["deleted_detail"] == "not_found"
-    changed = emulator_admin.set_config(create_seconds=0.1, deleted_detail="DELETED")
+    # The default is the worst documented case now (was "not_found"): a deleted task's detail
+    # still answers, with status SUCCESS. Lower-case spellings are accepted.
+    assert startup["deleted_detail"] == "SUCCESS"
+    assert startup["released_stats"] == "kept"
+    assert startup["release_after_seconds"] == 2.0
+    assert startup["time_scale"] == 1.0
+    changed = emulator_admin.set_config(create_seconds=0.1, deleted_detail="deleted", time_scale=2)
+    assert changed["deleted_detail"] == "DELETED"
     assert changed["create_seconds"] == 0.1
     with pytest.raises(RuntimeError):
         emulator_admin.set_config(create_seconds=-1)

@@ -87,7 +87,13 @@ def test_failure_timing(store: TaskStore, clock: FakeClock) -> None:
     clock.advance(0.2)
     detail = store.detail(task_id)
     assert detail["status"] == "MIGRATION_FAILED"
-    assert detail["error"] == "Failed to connect to source redis 127.0.0.1:1: Connection refused"
+    # The reason is where the real service puts it (the detail has no ``error`` field, as in the
+    # official SDK's ShowMigrationTaskResponse): the ERROR log entries and the list's error_message.
+    assert "error" not in detail
+    reason = "Failed to connect to source redis 127.0.0.1:1: Connection refused"
+    [entry] = store.logs(task_id, None, None, "ERROR")["migration_logs"]
+    assert entry["message"] == reason
+    assert store.list_tasks(None, None, None)["migration_tasks"][0]["error_message"] == reason
 
 
 def test_errors_carry_dcs_codes(store: TaskStore) -> None:

@@ -103,7 +103,7 @@ def emulator_in_this_process() -> Iterator[InProcess]:
         yield InProcess(
             base_url=base_url,
             api=EmulatorApiClient(base_url, signer.Credentials(access_key, secret_key), project_id),
-            admin=EmulatorAdmin(base_url),
+            admin=EmulatorAdmin(base_url, token=settings.admin_token),
             conn_json=json.dumps(document),
         )
     finally:

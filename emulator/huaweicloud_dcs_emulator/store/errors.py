@@ -10,6 +10,8 @@ if TYPE_CHECKING:
 TASK_NOT_FOUND = "DCS.4133"
 MALFORMED_TASK_ID = "DCS.4070"
 INVALID_STATE = "DCS.4957"
+#: "DCS instance does not exist" (HTTP 404; ``dcs-api.md`` section 1.4).
+INSTANCE_NOT_FOUND = "DCS.3022"
 #: Emulator's generic "invalid parameter" code (the public error table has no generic one).
 INVALID_PARAMETER = "DCS.4000"
 EMPTY_BODY = "DCS.4004"
@@ -43,6 +45,12 @@ def invalid(message: str, code: str = INVALID_PARAMETER) -> EmulatorError:
 def task_not_found(task_id: str) -> EmulatorError:
     """HTTP 400 DCS.4133, as the real API answers for unknown or deleted tasks."""
     return EmulatorError(400, TASK_NOT_FOUND, f"The migration task does not exist: {task_id}")
+
+
+def instance_not_found(instance_id: str, where: str = "") -> EmulatorError:
+    """HTTP 404 DCS.3022: no DCS instance with that id (in this emulator's registry)."""
+    place = f" ({where})" if where else ""
+    return EmulatorError(404, INSTANCE_NOT_FOUND, f"The DCS instance does not exist: {instance_id}{place}.")
 
 
 def wrong_state(task: Task, action: str, allowed: str) -> EmulatorError:

@@ -1,5 +1,8 @@
 """The time-driven part of a task's life: the transitions that happen by themselves.
 
+A finished full migration is released later (SUCCESS -> RELEASED, ``released_at`` set), as the
+real service releases the migration ECS.
+
 Evaluated lazily: every API call first "advances" the tasks it touches to ``now``, and each
 transition is dated when it was due (a task whose ``CREATING`` phase ended at ``t`` becomes
 ``RUNNING`` with a log entry dated ``t``, even if nobody asked at ``t``). Data movement
@@ -84,6 +87,13 @@ def _step(task: Task, now: float, engine: MigrationEngine) -> bool:
             task.set_status(statuses.SUCCESS, until)
             task.log(until, "INFO", "migration.success", "Backup files imported", ("import",))
         return True
+    if status == statuses.SUCCESS and task.release_at is not None and now >= task.release_at:
+        at = task.release_at
+        task.release_at = None
+        task.released_at = at
+        task.set_status(statuses.RELEASED, at)
+        task.log(at, "INFO", "migration.released", "Migration ECS released", ("release",))
+        return True
     if task.engine_running and status in (statuses.FULLMIGRATING, statuses.INCRMIGEATING):
         snap = engine.poll(task.task_id, now)
         task.last = snap
@@ -100,6 +110,8 @@ def _step(task: Task, now: float, engine: MigrationEngine) -> bool:
         if snap.phase is Phase.DONE:
             task.engine_running = False
             task.set_status(statuses.SUCCESS, snap.phase_since)
+            if task.release_delay is not None:
+                task.release_at = snap.phase_since + task.release_delay
             task.log(
                 snap.phase_since,
                 "INFO",
@@ -143,8 +155,8 @@ def migration_spec(task: Task, config: EmulatorConfig) -> MigrationSpec:
         source=task.source,
         target=task.target,
         bandwidth_limit_mb=task.bandwidth_limit_mb,
-        full_seconds_hint=config.full_seconds,
-        failure_delay_hint=config.fail_seconds,
+        full_seconds_hint=config.seconds("full_seconds"),
+        failure_delay_hint=config.seconds("fail_seconds"),
     )
 
 
@@ -156,6 +168,10 @@ def start_engine(
     task.task_status = None
     task.task_status_until = None
     task.until = None
+    task.release_at = None
+    task.release_delay = (
+        config.seconds("release_after_seconds") if task.migration_method == Method.FULL.value else None
+    )
     engine.start(migration_spec(task, config), now)
     task.engine_running = True
     task.last = None
@@ -170,6 +186,6 @@ def begin_stop(task: Task, now: float, engine: MigrationEngine, config: Emulator
     if task.engine_running:
         task.last = engine.stop(task.task_id, now)
         task.engine_running = False
-    task.until = now + config.stop_seconds
+    task.until = now + config.seconds("stop_seconds")
     task.set_status(statuses.TERMINATING, now)
     task.log(now, "INFO", "migration.stopping", "Stop requested; stopping the migration", ("stop",))

@@ -85,6 +85,10 @@ class Task:
     import_started: float | None = None
     import_failure: str | None = None
     job_id: str | None = None
+    #: How long after its success a full migration's ECS is released (``None``: never).
+    release_delay: float | None = None
+    #: When the task goes SUCCESS -> RELEASED (set when it succeeds).
+    release_at: float | None = None
     released_at: float | None = None
     deleted_at: float | None = None
     logs: list[LogEntry] = field(default_factory=list)

@@ -1,25 +1,25 @@
 """The emulator's task store: every migration task, its logs, jobs and whitelists, and the API operations.
 
 Nothing here knows about HTTP. Durations come from :class:`~.config.EmulatorConfig` (changeable at
-run time through the admin API); data movement from an engine
-(:class:`huaweicloud_dcs_emulator.engines.protocol.MigrationEngine`).
+run time through the admin API, scaled by its ``time_scale``); data movement from an engine
+(:class:`huaweicloud_dcs_emulator.engines.protocol.MigrationEngine`); the known DCS instances and
+their whitelists from :class:`~.instances.InstanceRegistry`; the IP switch from :mod:`.ip_switch`.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from huaweicloud_dcs_emulator import statuses
 from huaweicloud_dcs_emulator.engines.protocol import Method, MigrationEngine, RedisEndpoint
 from huaweicloud_dcs_emulator.engines.simulated import WRONG_PASSWORD, SimulatedEngine
-from huaweicloud_dcs_emulator.store import views
+from huaweicloud_dcs_emulator.store import ip_switch, views
 from huaweicloud_dcs_emulator.store.config import EmulatorConfig
 from huaweicloud_dcs_emulator.store.errors import (
     INVALID_SECURITY_GROUP,
-    INVALID_STATE,
     INVALID_SUBNET,
     INVALID_VPC,
     JOB_NOT_FOUND,
@@ -28,17 +28,16 @@ from huaweicloud_dcs_emulator.store.errors import (
     task_not_found,
     wrong_state,
 )
+from huaweicloud_dcs_emulator.store.instances import Instance, InstanceRegistry
 from huaweicloud_dcs_emulator.store.lifecycle import advance, advance_jobs, begin_stop, start_engine
 from huaweicloud_dcs_emulator.store.overrides import force_status, forced_status
 from huaweicloud_dcs_emulator.store.records import (
-    ACTIVE,
     IMPORT,
     ONLINE,
     RESTARTABLE,
     UNDELETABLE,
     Job,
     Task,
-    Whitelist,
     seed,
 )
 from huaweicloud_dcs_emulator.store.validation import (
@@ -51,7 +50,6 @@ from huaweicloud_dcs_emulator.store.validation import (
     require_choice,
     require_object,
     require_str,
-    same_side,
     validate_whitelist,
 )
 
@@ -71,26 +69,28 @@ class TaskStore:
         *,
         engine: MigrationEngine | None = None,
         clock: Callable[[], float] = time.time,
+        instances: Iterable[Instance] = (),
     ) -> None:
         self.startup_config = config or EmulatorConfig()
+        #: The known DCS instances (the startup ones survive a reset) and their whitelists.
+        self.instances = InstanceRegistry(instances)
         self.config = self.startup_config
         self.engine: MigrationEngine = engine or SimulatedEngine()
         self._clock = clock
         self._tasks: dict[str, Task] = {}
         self._deleted: dict[str, Task] = {}
         self._jobs: dict[str, Job] = {}
-        self._whitelists: dict[str, Whitelist] = {}
 
     # ---------------------------------------------------------------- admin
 
     def reset(self) -> None:
-        """Forget every task, job and whitelist; restore the startup configuration."""
+        """Forget every task, job, whitelist and added instance; restore the startup configuration."""
         for task_id in list(self._tasks) + list(self._deleted):
             self.engine.forget(task_id)
         self._tasks.clear()
         self._deleted.clear()
         self._jobs.clear()
-        self._whitelists.clear()
+        self.instances.reset()
         self.config = self.startup_config
 
     def set_config(self, changes: Mapping[str, Any]) -> EmulatorConfig:
@@ -116,8 +116,8 @@ class TaskStore:
         task.until = None
         task.error = error
         task.set_status(status, now)
-        task.log(now, "ERROR", "migration.failed", f"Migration task failed: {error}", ("failed",))
-        return views.detail(task)
+        task.log(now, "ERROR", "migration.failed", error, ("failed",))
+        return self._detail_view(task)
 
     def force_status(
         self,
@@ -134,6 +134,9 @@ class TaskStore:
         return force_status(task, now, status, seconds=seconds, reads=reads, skip_reads=skip_reads)
 
     # ---------------------------------------------------------------- internals
+
+    def _detail_view(self, task: Task, status: str | None = None) -> dict[str, Any]:
+        return views.detail(task, status=status, address=self.instances.address)
 
     def _new_id(self) -> str:
         return str(uuid.uuid4())
@@ -172,7 +175,7 @@ class TaskStore:
             job_id=self._new_id(),
             job_type="createMigrationTaskJob",
             begin=now,
-            end=now + self.config.create_seconds,
+            end=now + self.config.seconds("create_seconds"),
         )
         self._jobs[job.job_id] = job
         task = Task(
@@ -187,7 +190,7 @@ class TaskStore:
             subnet_id=subnet_id,
             security_group_id=sg_id,
             ecs_ip=f"192.168.{ip_seed % 250}.{(ip_seed >> 8) % 250 + 2}",
-            until=now + self.config.create_seconds,
+            until=now + self.config.seconds("create_seconds"),
             job_id=job.job_id,
         )
         self._tasks[task_id] = task
@@ -219,18 +222,19 @@ class TaskStore:
         if not isinstance(target, dict):
             raise invalid("Invalid target_instance in the request: an object with id is required.")
         target_id = require_str(target, "id", where="target_instance.")
+        self.instances.require(target_id, "target_instance.id")
         password = optional_str(target, "password", where="target_instance.")
         endpoint = RedisEndpoint(role="target", instance_id=target_id, password=password)
         now = self._clock()
         task_id = self._new_id()
         failure = None
-        duration = self.config.full_seconds
+        duration = self.config.seconds("full_seconds")
         if password == WRONG_PASSWORD:
             failure = (
                 f"Failed to authenticate to target redis instance {target_id}: "
                 "WRONGPASS invalid username-password pair or user is disabled"
             )
-            duration = self.config.fail_seconds
+            duration = self.config.seconds("fail_seconds")
         task = Task(
             task_id=task_id,
             task_name=name,
@@ -259,7 +263,12 @@ class TaskStore:
     # ---------------------------------------------------------------- API: configure
 
     def configure(self, task_id: str, body: Any) -> dict[str, Any]:
-        """#3: start the migration of a RUNNING (or finished) task, or update a running one."""
+        """#3: start the migration of a RUNNING task (HTTP 400 DCS.4957 in any other status).
+
+        A task is configured once: the call moves it out of RUNNING at once, so of two configure
+        calls that arrive together exactly one takes effect and the other is refused. Instances
+        given by ``id`` must be known DCS instances (HTTP 404 DCS.3022).
+        """
         now = self._clock()
         task = self._get(task_id, now)
         data = require_object(body)
@@ -272,38 +281,11 @@ class TaskStore:
             raise invalid("The source and target of a migration must be different Redis instances.")
         if task.migration_type != ONLINE:
             raise wrong_state(task, "configure", "online migration tasks in RUNNING")
-        if task.status in ACTIVE:
-            if (
-                method == task.migration_method
-                and same_side(task.source, source)
-                and same_side(task.target, target)
-            ):
-                changes = []
-                if bandwidth != task.bandwidth_limit_mb:
-                    task.bandwidth_limit_mb = bandwidth
-                    if task.engine_running:
-                        self.engine.update_limits(task.task_id, bandwidth)
-                    changes.append(f"bandwidth limit {bandwidth or 'unlimited'} MB/s")
-                if resume_mode != task.resume_mode:
-                    task.resume_mode = resume_mode
-                    changes.append(f"resume mode {resume_mode}")
-                if changes:
-                    task.updated_at = now
-                    task.log(now, "INFO", "migration.updated", "Configuration updated: " + ", ".join(changes))
-                return {
-                    "id": task.task_id,
-                    "name": task.task_name,
-                    "status": task.status,
-                    "error": task.error,
-                }
-            raise wrong_state(
-                task,
-                "reconfigure",
-                "RUNNING; a migrating task only accepts the same method, source and target",
-            )
-        # A finished task may be configured again (Terraform re-points finished tasks this way).
-        if task.status not in (statuses.RUNNING, statuses.SUCCESS):
-            raise wrong_state(task, "configure", f"{statuses.RUNNING} or {statuses.SUCCESS}")
+        if task.status != statuses.RUNNING:
+            raise wrong_state(task, "configure", f"{statuses.RUNNING}: a task is configured once")
+        for side in (source, target):
+            if side.instance_id is not None:
+                self.instances.require(side.instance_id, f"{side.role}_instance.id")
         task.error = ""
         task.migration_method = method
         task.resume_mode = resume_mode
@@ -321,12 +303,13 @@ class TaskStore:
         )
         start_engine(task, now, self.engine, self.config, "Full migration started")
         advance(task, now, self.engine)
-        return {"id": task.task_id, "name": task.task_name, "status": task.status, "error": task.error}
+        # ``error`` is in the reference's answer (OTC), empty on success; a failure comes later.
+        return {"id": task.task_id, "name": task.task_name, "status": task.status, "error": ""}
 
     # ---------------------------------------------------------------- API: read
 
     def detail(self, task_id: str) -> dict[str, Any]:
-        """#4: the full task object (passwords included, as the real API does)."""
+        """#4: the full task object (passwords included, as the real API does; no ``error``)."""
         return self.detail_with_override(task_id)[0]
 
     def detail_with_override(self, task_id: str) -> tuple[dict[str, Any], bool]:
@@ -338,15 +321,22 @@ class TaskStore:
             mode = self.config.deleted_detail
             if mode == "not_found":
                 raise task_not_found(task_id)
-            return views.detail(tomb, status=mode), False
+            return self._detail_view(tomb, status=mode), False
         task = self._get(task_id, now)
         forced = forced_status(task, now, consume=True)
-        return views.detail(task, status=forced), forced is not None
+        return self._detail_view(task, status=forced), forced is not None
 
     def stats(self, task_id: str) -> dict[str, Any]:
-        """#5: progress and statistics, as a mix of JSON numbers and numeric strings."""
+        """#5: progress and statistics, as a mix of JSON numbers and numeric strings.
+
+        A deleted task's stats are HTTP 400 DCS.4133; a RELEASED task's are its final figures, or
+        DCS.4133 with ``released_stats: gone``.
+        """
         now = self._clock()
-        return views.stats(self._get(task_id, now), now, self.config.full_seconds)
+        task = self._get(task_id, now)
+        if task.status == statuses.RELEASED and self.config.released_stats == "gone":
+            raise task_not_found(task_id)
+        return views.stats(task, now, self.config.seconds("full_seconds"))
 
     def list_tasks(self, offset: str | None, limit: str | None, name: str | None) -> dict[str, Any]:
         """#6: newest first; ``name`` is a substring filter; ``count`` is the filtered total."""
@@ -390,7 +380,7 @@ class TaskStore:
         task = self._get(task_id, now)
         begin_stop(task, now, self.engine, self.config)
         advance(task, now, self.engine)
-        return views.detail(task)
+        return self._detail_view(task)
 
     def batch_stop(self, body: Any) -> dict[str, Any]:
         """#10: per-task result/error_code/error_msg."""
@@ -479,73 +469,46 @@ class TaskStore:
         return {}
 
     def exchange_ip(self, task_id: str, body: Any) -> None:
-        """#14: INCRMIGEATING only; ``task_status`` EXCHANGING -> EXCHANGE_SUCCESS."""
+        """#14: INCRMIGEATING between two known DCS instances; ``task_status`` -> EXCHANGE_SUCCESS."""
         now = self._clock()
         task = self._get(task_id, now)
-        data = require_object(body)
-        ips = data.get("exchanged_ip")
-        if not isinstance(ips, list) or not ips or not all(isinstance(ip, str) and ip for ip in ips):
-            raise invalid(
-                "Invalid exchanged_ip in the request: a non-empty list of IP addresses is required."
-            )
-        if not isinstance(data.get("is_exchange_domain"), bool):
-            raise invalid("Invalid is_exchange_domain in the request: a boolean is required.")
-        if task.status != statuses.INCRMIGEATING:
-            raise wrong_state(task, "switch the IPs of", statuses.INCRMIGEATING)
-        if task.task_status in (statuses.EXCHANGING, statuses.EXCHANGE_SUCCESS):
-            raise EmulatorError(
-                400,
-                INVALID_STATE,
-                f"The IPs of migration task {task.task_id} are already switched ({task.task_status}).",
-            )
-        self._begin_ip_switch(task, now, statuses.EXCHANGE_SUCCESS, f"Switching IPs {', '.join(ips)}")
+        ip_switch.exchange(task, now, body, self.config, self.instances)
+        advance(task, now, self.engine)
 
     def rollback_ip(self, task_id: str) -> None:
         """#15: after a successful exchange; ``task_status`` EXCHANGING -> ROLLBACK_SUCCESS."""
         now = self._clock()
         task = self._get(task_id, now)
-        if task.status != statuses.INCRMIGEATING:
-            raise wrong_state(task, "roll back the IP switch of", statuses.INCRMIGEATING)
-        if task.task_status != statuses.EXCHANGE_SUCCESS:
-            raise EmulatorError(
-                400,
-                INVALID_STATE,
-                f"Nothing to roll back for migration task {task.task_id}: task_status is {task.task_status}.",
-            )
-        self._begin_ip_switch(task, now, statuses.ROLLBACK_SUCCESS, "Rolling back the IP switch")
-
-    def _begin_ip_switch(self, task: Task, now: float, final: str, message: str) -> None:
-        task.task_status = statuses.EXCHANGING
-        task.task_status_final = final
-        task.task_status_until = now + self.config.exchange_seconds
-        task.updated_at = now
-        task.log(now, "INFO", "migration.ip_switch", message, ("ip",))
+        ip_switch.rollback(task, now, self.config, self.instances)
         advance(task, now, self.engine)
 
     # ---------------------------------------------------------------- API: whitelist
 
     def show_whitelist(self, instance_id: str) -> dict[str, Any]:
-        """#17: the instance's whitelist (every instance id exists; default: disabled, empty)."""
+        """#17: a known instance's whitelist (default: disabled, empty); else HTTP 404 DCS.3022."""
         self._advance_jobs(self._clock())
-        return views.whitelist(instance_id, self._whitelists.get(instance_id, Whitelist()))
+        return views.whitelist(instance_id, self.instances.whitelist(instance_id))
 
     def update_whitelist(self, instance_id: str, body: Any) -> None:
         """#18: replace all groups now."""
-        self._whitelists[instance_id] = validate_whitelist(body)
+        self.instances.require(instance_id, "instance_id")
+        self.instances.set_whitelist(instance_id, validate_whitelist(body))
 
     def update_whitelist_async(self, instance_id: str, body: Any) -> dict[str, Any]:
         """#19: replace all groups when the returned job succeeds (after ``job_seconds``)."""
+        self.instances.require(instance_id, "instance_id")
         new = validate_whitelist(body)
         now = self._clock()
 
         def apply() -> None:
-            self._whitelists[instance_id] = new
+            if self.instances.known(instance_id):  # not removed meanwhile
+                self.instances.set_whitelist(instance_id, new)
 
         job = Job(
             job_id=self._new_id(),
             job_type="modifyClientIpTransJob",
             begin=now,
-            end=now + self.config.job_seconds,
+            end=now + self.config.seconds("job_seconds"),
             effect=apply,
         )
         self._jobs[job.job_id] = job

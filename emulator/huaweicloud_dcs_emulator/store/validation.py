@@ -135,16 +135,6 @@ def parse_int_param(value: str | None, name: str, default: int, low: int, high: 
     return number
 
 
-def _normalized_addrs(addrs: str | None) -> str:
-    return ",".join(part.strip() for part in (addrs or "").split(","))
-
-
-def same_side(a: RedisEndpoint | None, b: RedisEndpoint) -> bool:
-    if a is None:
-        return False
-    return a.instance_id == b.instance_id and _normalized_addrs(a.addrs) == _normalized_addrs(b.addrs)
-
-
 def parse_backup_files(data: Mapping[str, Any]) -> dict[str, Any]:
     """``backup_files`` of a backup import (#1), as the detail shows it again."""
     files = data.get("backup_files")

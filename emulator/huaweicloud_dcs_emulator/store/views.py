@@ -5,16 +5,25 @@ Pure functions: they read a task, a job or a whitelist and never change it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from huaweicloud_dcs_emulator import statuses
 from huaweicloud_dcs_emulator.engines.protocol import Phase, RedisEndpoint, Snapshot
+from huaweicloud_dcs_emulator.store.instances import DEFAULT_REDIS_PORT, made_up_host
 from huaweicloud_dcs_emulator.store.records import ACTIVE, IMPORT, Job, LogEntry, Task, Whitelist, seed
 from huaweicloud_dcs_emulator.store.times import iso_time, ms_time, slash_time
 
+#: Where a DCS instance is: ``(ip, port)`` of an instance id.
+AddressOf = Callable[[str], tuple[str, int]]
 
-def instance_view(task: Task, side: RedisEndpoint | None) -> dict[str, Any]:
-    """``source_instance``/``target_instance`` of the detail."""
+
+def _made_up_address(instance_id: str) -> tuple[str, int]:
+    return made_up_host(instance_id), DEFAULT_REDIS_PORT
+
+
+def instance_view(task: Task, side: RedisEndpoint | None, address: AddressOf | None = None) -> dict[str, Any]:
+    """``source_instance``/``target_instance`` of the detail (``address``: of a DCS instance)."""
     view: dict[str, Any] = {
         "id": None,
         "addrs": None,
@@ -33,17 +42,17 @@ def instance_view(task: Task, side: RedisEndpoint | None) -> dict[str, Any]:
     if pairs:
         view.update(ip=pairs[0][0], port=str(pairs[0][1]), name="")
     else:
-        number = seed(side.instance_id or "")
-        view.update(
-            ip=f"192.168.{number % 250}.{(number >> 8) % 250 + 2}",
-            port="6379",
-            name=f"dcs-{(side.instance_id or '')[:8]}",
-        )
+        ip, port = (address or _made_up_address)(side.instance_id or "")
+        view.update(ip=ip, port=str(port), name=f"dcs-{(side.instance_id or '')[:8]}")
     return view
 
 
-def detail(task: Task, status: str | None = None) -> dict[str, Any]:
-    """#4: the full task object (passwords included, as the real API does); ``status`` overrides."""
+def detail(task: Task, status: str | None = None, address: AddressOf | None = None) -> dict[str, Any]:
+    """#4: the full task object (passwords included, as the real API does); ``status`` overrides.
+
+    Exactly the fields of the official SDK's ``ShowMigrationTaskResponse``: no ``error`` text. A
+    failed task's reason is in its ERROR log entries (#7) and the list's ``error_message`` (#6).
+    """
     return {
         "task_id": task.task_id,
         "task_name": task.task_name,
@@ -54,8 +63,8 @@ def detail(task: Task, status: str | None = None) -> dict[str, Any]:
         "ecs_tenant_private_ip": task.ecs_ip,
         "backup_files": task.backup_files,
         "network_type": "vpc",
-        "source_instance": instance_view(task, task.source),
-        "target_instance": instance_view(task, task.target),
+        "source_instance": instance_view(task, task.source, address),
+        "target_instance": instance_view(task, task.target, address),
         "created_at": iso_time(task.created_at),
         "updated_at": iso_time(task.updated_at),
         "released_at": iso_time(task.released_at) if task.released_at else "",
@@ -67,7 +76,6 @@ def detail(task: Task, status: str | None = None) -> dict[str, Any]:
         "tenant_security_group_id": task.security_group_id,
         "bandwidth_limit_mb": str(task.bandwidth_limit_mb) if task.bandwidth_limit_mb else None,
         "task_status": task.task_status,
-        "error": task.error,
     }
 
 

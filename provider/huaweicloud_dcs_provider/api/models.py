@@ -11,11 +11,17 @@ Every model keeps passwords out: ``raw`` is redacted and instances carry only ``
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from huaweicloud_dcs_provider.api.redaction import redact
 from huaweicloud_dcs_provider.api.statuses import classify, normalize
+
+#: At most this many ERROR log lines are quoted in a failure message.
+MAX_ERROR_LOG_LINES = 3
+#: Longest error text quoted in a failure message.
+MAX_ERROR_TEXT = 1000
 
 
 def to_int(value: Any) -> int | None:
@@ -347,3 +353,20 @@ def _str_list(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
     return [item for item in map(_str, value) if item is not None]
+
+
+def error_text_of(task_error: str | None, error_logs: Sequence[MigrationLog] | None = None) -> str | None:
+    """The API's error text of a failed task, or else its last ERROR log lines (shortened)."""
+    text = (task_error or "").strip()
+    if not text and error_logs:
+        lines: list[str] = []
+        for entry in reversed(error_logs):
+            message = (entry.message or "").strip()
+            if message and message not in lines:
+                lines.append(message)
+            if len(lines) >= MAX_ERROR_LOG_LINES:
+                break
+        text = " | ".join(reversed(lines))
+    if not text:
+        return None
+    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 3] + "..."

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from typing import Any
 
 from huaweicloud_dcs_provider.api import calls, statuses
-from huaweicloud_dcs_provider.api.models import Job, MigrationStats, MigrationTask
+from huaweicloud_dcs_provider.api.models import Job, MigrationStats, MigrationTask, error_text_of
 from huaweicloud_dcs_provider.api.plan import Deadline, Plan, all_pages, call, poll_until
 from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsError, DcsMigrationFailedError
 
@@ -110,11 +110,22 @@ def task_reaches(
                 task, f"is being stopped (TERMINATING): {', '.join(sorted(wanted))} can no longer come"
             )
         if task.status in failure_statuses:
+            error_text = task.error
+            if not (error_text or "").strip():  # the reason is in the task's ERROR log entries
+                try:
+                    error_logs = yield from all_pages(
+                        lambda offset: calls.list_logs_page(
+                            task_id, offset=offset, limit=calls.DEFAULT_PAGE_SIZE, log_level="ERROR"
+                        )
+                    )
+                except DcsApiError:
+                    error_logs = []
+                error_text = error_text_of(None, error_logs)
             raise DcsMigrationFailedError(
-                f"DCS migration task {task_id} is {task.status}: {task.error or 'no error text'}",
+                f"DCS migration task {task_id} is {task.status}: {error_text or 'no error text'}",
                 task_id=task_id,
                 status=task.status,
-                error_text=task.error,
+                error_text=error_text,
             )
         if final:
             raise DcsError(

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from huaweicloud_dcs_provider.api.models import MAX_ERROR_TEXT, error_text_of
 from huaweicloud_dcs_provider.waiting.events import (
-    MAX_ERROR_TEXT,
     EventStatus,
-    error_text_of,
     handle_event,
     result_of,
     small_stats,

@@ -23,7 +23,7 @@ one, through :func:`stop_quietly` (best effort): ``stop_on_kill`` (a user killed
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -31,14 +31,10 @@ from huaweicloud_dcs_provider.api import statuses
 from huaweicloud_dcs_provider.exceptions import DcsError, DcsMigrationFailedError
 
 if TYPE_CHECKING:
-    from huaweicloud_dcs_provider.api.models import MigrationLog, MigrationStats
+    from huaweicloud_dcs_provider.api.models import MigrationStats
     from huaweicloud_dcs_provider.hooks.dcs import DcsHook
 
 log = logging.getLogger(__name__)
-
-#: At most this many ERROR log lines are quoted in a failure message.
-MAX_ERROR_LOG_LINES = 3
-MAX_ERROR_TEXT = 1000
 
 
 class EventStatus(StrEnum):
@@ -146,23 +142,6 @@ def result_of(event: dict[str, Any]) -> dict[str, Any]:
         "status": event.get("task_status"),
         "stats": event.get("stats"),
     }
-
-
-def error_text_of(task_error: str | None, error_logs: Sequence[MigrationLog] | None = None) -> str | None:
-    """The API's error text of a failed task, or else its last ERROR log lines (shortened)."""
-    text = (task_error or "").strip()
-    if not text and error_logs:
-        lines: list[str] = []
-        for entry in reversed(error_logs):
-            message = (entry.message or "").strip()
-            if message and message not in lines:
-                lines.append(message)
-            if len(lines) >= MAX_ERROR_LOG_LINES:
-                break
-        text = " | ".join(reversed(lines))
-    if not text:
-        return None
-    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 3] + "..."
 
 
 def small_stats(stats: MigrationStats | None) -> dict[str, Any] | None:

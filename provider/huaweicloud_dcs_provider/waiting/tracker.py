@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from huaweicloud_dcs_provider.api import statuses
+from huaweicloud_dcs_provider.api.models import error_text_of
 from huaweicloud_dcs_provider.api.plan import Deadline
 from huaweicloud_dcs_provider.api.statuses import Verdict, judge
 from huaweicloud_dcs_provider.waiting.events import (
     EventStatus,
     describe_error,
     ended_elsewhere_hint,
-    error_text_of,
     small_stats,
 )
 from huaweicloud_dcs_provider.waiting.timing import (
