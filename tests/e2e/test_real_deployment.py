@@ -104,6 +104,8 @@ def dag_id_of(path: Path) -> str:
     raise AssertionError(f"no DAG(dag_id=...) in {path}")
 
 
+#: ``TARGET_INSTANCE_ID`` of dags/example_dcs_asset_scheduling.py.
+ASSET_TARGET_INSTANCE_ID = "6f1e2d3c-0000-4a5b-9c8d-112233445566"
 DAG_ID = dag_id_of(DAG_FILE)
 
 
@@ -297,7 +299,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         target = cleanup.enter_context(RedisServer(password=f"tgt-{secrets.token_urlsafe(18)}"))
         fill_source(source)
         emulator = EmulatorProcess(
-            config=EMULATOR_TIMINGS, security_token=random_security_token(), real_migration=True
+            config=EMULATOR_TIMINGS,
+            security_token=random_security_token(),
+            real_migration=True,
+            # The DCS instance the asset example migrates into (the cloud refuses unknown ones).
+            instances=(ASSET_TARGET_INSTANCE_ID,),
         )
         cleanup.enter_context(emulator)
         env = {
@@ -555,7 +561,7 @@ def test_finished_migration_schedules_the_dag_on_its_target_asset(deployment: De
     assert isinstance(fact["target_keys"], int), fact
     events = stack.api("GET", "/api/v2/assets/events", params={"source_run_id": run_id})["asset_events"]
     assert [event["uri"].rstrip("/") for event in events] == [
-        "huaweicloud-dcs://6f1e2d3c-0000-4a5b-9c8d-112233445566"
+        f"huaweicloud-dcs://{ASSET_TARGET_INSTANCE_ID}"
     ], events
     assert dep.configure_posts(migration_task_id) == 1
 

@@ -13,7 +13,13 @@ from collections.abc import Collection
 from typing import Any
 
 from huaweicloud_dcs_provider.api import calls, statuses
-from huaweicloud_dcs_provider.api.models import Job, MigrationStats, MigrationTask, error_text_of
+from huaweicloud_dcs_provider.api.models import (
+    Job,
+    MigrationLog,
+    MigrationStats,
+    MigrationTask,
+    error_text_of,
+)
 from huaweicloud_dcs_provider.api.plan import Deadline, Plan, all_pages, call, poll_until
 from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsError, DcsMigrationFailedError
 
@@ -28,6 +34,16 @@ def task_or_none(task_id: str) -> Plan[MigrationTask | None]:
         if exc.is_not_found:
             return None
         raise
+
+
+def error_logs(task_id: str) -> Plan[list[MigrationLog]]:
+    """The task's ERROR log entries, every page (where the service puts a failure's reason)."""
+    entries: list[MigrationLog] = yield from all_pages(
+        lambda offset: calls.list_logs_page(
+            task_id, offset=offset, limit=calls.DEFAULT_PAGE_SIZE, log_level="ERROR"
+        )
+    )
+    return entries
 
 
 def listed(task_id: str, name: str | None = None) -> Plan[bool]:
@@ -113,14 +129,9 @@ def task_reaches(
             error_text = task.error
             if not (error_text or "").strip():  # the reason is in the task's ERROR log entries
                 try:
-                    error_logs = yield from all_pages(
-                        lambda offset: calls.list_logs_page(
-                            task_id, offset=offset, limit=calls.DEFAULT_PAGE_SIZE, log_level="ERROR"
-                        )
-                    )
+                    error_text = error_text_of(None, (yield from error_logs(task_id)))
                 except DcsApiError:
-                    error_logs = []
-                error_text = error_text_of(None, error_logs)
+                    error_text = None
             raise DcsMigrationFailedError(
                 f"DCS migration task {task_id} is {task.status}: {error_text or 'no error text'}",
                 task_id=task_id,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from huaweicloud_dcs_provider.api import statuses
-from huaweicloud_dcs_provider.api.plan import Plan, all_pages, call, poll_until
+from huaweicloud_dcs_provider.api.plan import Plan, call, poll_until
 from huaweicloud_dcs_provider.api.statuses import judge
 from huaweicloud_dcs_provider.waiting.events import EventStatus
 from huaweicloud_dcs_provider.waiting.tracker import WaitTracker
@@ -51,11 +51,7 @@ def check(tracker: WaitTracker, *, final: bool = False) -> Plan[dict[str, Any] |
     stats: MigrationStats | None = None
     if tracker.wants_error_logs(task, judge(status, tracker.success_statuses)):
         try:
-            error_logs = yield from all_pages(
-                lambda offset: calls.list_logs_page(
-                    task_id, offset=offset, limit=calls.DEFAULT_PAGE_SIZE, log_level="ERROR"
-                )
-            )
+            error_logs = yield from waits.error_logs(task_id)
         except Exception as exc:
             tracker.logger.warning("Could not read the ERROR logs of DCS task %s: %s", task_id, exc)
     if tracker.wants_stats(status):
