@@ -10,24 +10,27 @@ Both clients read the same migration task from the same local server, in its own
   fault rules, signature and project checks, task store). Its own cost per request is large
   enough to hide much of the difference between the clients.
 
-The clients run one after the other in one worker process, each as it would be used for real:
-one ``DcsHook`` instance (the Airflow connection comes from ``AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT``)
-and one ``DcsClient`` (``huaweicloudsdkdcs``, a bench-only tool: ``pip install -e .[bench]``).
-Each keeps its HTTP session, so connections are reused: the table shows how many each opened.
+Each client runs as it would be used for real, in a process of its own: one ``DcsHook`` instance
+(the Airflow connection comes from ``AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT``) or one ``DcsClient``
+(``huaweicloudsdkdcs``, a bench-only tool: ``pip install -e .[bench]``), keeping its HTTP session,
+so connections are reused (the table shows how many each process opened).
 
-After a warm-up, each client makes sequential calls for a fixed time; the two alternate, three
-rounds each (ours first in odd rounds, the SDK first in even ones); the verdict uses the median
-of the rounds' ratios (the two clients of a round run back to back, so their ratio is the least
-disturbed by other load on the machine); the ratio of the median rates is shown too. The
-worker's CPU time per call (all its threads) is shown too: what a client costs on its own side.
-Goal: ours makes at least 1.5x the SDK's calls per second.
+The clients are interleaved over rounds (issue 18): every round starts a **fresh worker process
+per client** (ours first in odd rounds, the SDK first in even ones), which warms up, then makes
+sequential calls for a fixed time. Each figure (calls per second, the worker's CPU time per call
+over all its threads) is shown as median (min-max) over the rounds; so is the ratio of the two
+clients' rates *within* each round (back to back, the least disturbed by other load on the
+machine). The goal, ours at least 1.5x the SDK's calls per second, is judged on the median of
+those ratios, and is "not settled" when their range straddles it (``bench/verdicts.py``). The
+1-minute load average is sampled before and after every worker and reported with the command.
 
 The worker gets a throw-away ``HOME`` (the SDK writes ``~/.huaweicloud`` when imported).
-``--worker-pythonpath DIR`` puts another copy of the provider first for the worker only (e.g. an
-older version, to compare); the servers always run the installed one.
+``--worker-pythonpath DIR`` puts another copy of the provider first for our client's worker only
+(e.g. an older version); ``--baseline-pythonpath DIR`` adds such a copy as a third interleaved
+client (``baseline``), to compare two versions in one run. The servers always run the installed one.
 
-    .venv/bin/python bench/bench_hook_vs_sdk.py                     # 10 s per client per round
-    .venv/bin/python bench/bench_hook_vs_sdk.py --quick             # 2 s (a smoke check)
+    .venv/bin/python bench/bench_hook_vs_sdk.py                     # 5 rounds, 10 s per client
+    .venv/bin/python bench/bench_hook_vs_sdk.py --quick             # 3 rounds, 2 s (a smoke check)
     .venv/bin/python bench/bench_hook_vs_sdk.py --server emulator   # against the full emulator
 """
 
@@ -39,7 +42,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,6 +53,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.results import REPO, save
+from bench.verdicts import MET, Spread, describe, judge
 
 GOAL_RATIO = 1.5
 CONN_ID = "huaweicloud_dcs_default"
@@ -133,20 +136,14 @@ def minimal_server(config: dict[str, Any]) -> Iterator[str]:
 
 
 # ------------------------------------------------------------------------------------------------
-# Worker (a child process: throw-away HOME; its settings, the secret key included, on stdin)
+# Worker (a process per client and round: throw-away HOME; its settings, secret key included, on stdin)
 # ------------------------------------------------------------------------------------------------
 
 
 def _pool_connections(session: Any) -> int:
     """New connections the session's connection pools opened so far (urllib3 counts them)."""
-    total = 0
-    for adapter in session.adapters.values():
-        manager = getattr(adapter, "poolmanager", None)
-        if manager is None:
-            continue
-        for key in list(manager.pools.keys()):
-            total += manager.pools[key].num_connections
-    return total
+    managers = [getattr(adapter, "poolmanager", None) for adapter in session.adapters.values()]
+    return sum(m.pools[k].num_connections for m in managers if m is not None for k in list(m.pools.keys()))
 
 
 def _timed(call: Callable[[], Any], seconds: float) -> tuple[int, float, float]:
@@ -163,17 +160,11 @@ def _timed(call: Callable[[], Any], seconds: float) -> tuple[int, float, float]:
     return calls, time.perf_counter() - started, time.process_time() - cpu
 
 
-def worker(config: dict[str, Any]) -> dict[str, Any]:
-    from huaweicloudsdkcore.auth.credentials import BasicCredentials
-    from huaweicloudsdkcore.http.http_config import HttpConfig
-    from huaweicloudsdkdcs.v2 import DcsClient, ShowMigrationTaskRequest
-
+def _our_client(config: dict[str, Any]) -> tuple[Callable[[], Any], Callable[[], int | None], str]:
     import huaweicloud_dcs_provider
     from huaweicloud_dcs_provider.hooks.dcs import DcsHook
 
     task_id = config["task_id"]
-    seconds = config["seconds"]
-
     hook = DcsHook(CONN_ID)
 
     def ours() -> Any:
@@ -181,6 +172,20 @@ def worker(config: dict[str, Any]) -> dict[str, Any]:
         assert task.task_id == task_id
         return task
 
+    def connections() -> int | None:
+        # An older provider (``--baseline-pythonpath``) may have no kept session to look into.
+        session = hook.session() if callable(getattr(hook, "session", None)) else None
+        return _pool_connections(session) if session is not None else None
+
+    return ours, connections, huaweicloud_dcs_provider.__file__ or ""
+
+
+def _sdk_client(config: dict[str, Any]) -> tuple[Callable[[], Any], Callable[[], int | None], str]:
+    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+    from huaweicloudsdkcore.http.http_config import HttpConfig
+    from huaweicloudsdkdcs.v2 import DcsClient, ShowMigrationTaskRequest
+
+    task_id = config["task_id"]
     http_config = HttpConfig.get_default_config()
     http_config.timeout = (10, 60)
     sdk = (
@@ -197,43 +202,40 @@ def worker(config: dict[str, Any]) -> dict[str, Any]:
         assert answer.task_id == task_id
         return answer
 
-    clients = {"ours": ours, "sdk": theirs}
-    warm = min(2.0, seconds / 2)
-    for call in clients.values():
-        _timed(call, warm)
+    def connections() -> int | None:
+        return _pool_connections(sdk.get_http_client()._session)
 
-    rate: dict[str, list[float]] = {"ours": [], "sdk": []}
-    cpu_us: dict[str, list[float]] = {"ours": [], "sdk": []}
-    for number in range(config["rounds"]):
-        order = ("ours", "sdk") if number % 2 == 0 else ("sdk", "ours")
-        for name in order:
-            calls, elapsed, cpu = _timed(clients[name], seconds)
-            rate[name].append(calls / elapsed)
-            cpu_us[name].append(cpu / calls * 1e6)
-            print(
-                f"  round {number + 1}: {name:4} {calls / elapsed:7.0f} calls/s, "
-                f"{cpu / calls * 1e6:5.0f} us CPU/call",
-                file=sys.stderr,
-                flush=True,
-            )
+    import huaweicloudsdkdcs
 
-    # An older provider (``--worker-pythonpath``) has no kept session to look into.
-    session = hook.session() if callable(getattr(hook, "session", None)) else None
-    connections = {
-        "ours": _pool_connections(session) if session is not None else None,
-        "sdk": _pool_connections(sdk.get_http_client()._session),
-    }
+    return theirs, connections, huaweicloudsdkdcs.__file__ or ""
+
+
+def worker(config: dict[str, Any]) -> dict[str, Any]:
+    """One client (``config["client"]``: ``ours`` or ``sdk``), warmed up, then timed."""
+    make = _sdk_client if config["client"] == "sdk" else _our_client
+    call, connections, module_file = make(config)
+    seconds = config["seconds"]
+    _timed(call, min(2.0, seconds / 2))  # warm-up: the connection, lazy imports, caches
+    calls, elapsed, cpu = _timed(call, seconds)
     return {
-        "rate": rate,
-        "cpu_us": cpu_us,
-        "connections": connections,
-        "provider_file": huaweicloud_dcs_provider.__file__,
+        "calls": calls,
+        "seconds": elapsed,
+        "cpu_seconds": cpu,
+        "connections": connections(),
+        "module_file": module_file,
     }
 
 
 # ------------------------------------------------------------------------------------------------
 # Orchestrator
 # ------------------------------------------------------------------------------------------------
+
+#: The clients: label, worker kind.
+CLIENTS = {
+    "sdk": ("official SDK DcsClient.show_migration_task", "sdk"),
+    "ours": ("DcsHook.get_migration_task", "ours"),
+    "baseline": ("DcsHook.get_migration_task (baseline copy)", "ours"),
+}
 
 
 def create_task() -> str:
@@ -251,6 +253,7 @@ def create_task() -> str:
 
 
 def run_worker(config: dict[str, Any], conn_uri: str, pythonpath: str | None) -> dict[str, Any]:
+    """One worker process (a fresh one each time); its figures."""
     with tempfile.TemporaryDirectory(prefix="dcs-bench-home-") as home:
         env = dict(os.environ, HOME=home)
         env[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = conn_uri
@@ -263,24 +266,132 @@ def run_worker(config: dict[str, Any], conn_uri: str, pythonpath: str | None) ->
             stdout=subprocess.PIPE,
             text=True,
             env=env,
-            timeout=120 + 4 * config["rounds"] * config["seconds"],
+            timeout=120 + 4 * config["seconds"],
             check=False,
         )
     if proc.returncode != 0:
-        raise RuntimeError(f"worker failed with exit code {proc.returncode}")
+        raise RuntimeError(f"worker ({config['client']}) failed with exit code {proc.returncode}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
+
+
+def _load() -> float:
+    """The 1-minute load average now."""
+    return os.getloadavg()[0]
+
+
+def run_rounds(
+    config: dict[str, Any], conn_uri: str, names: list[str], rounds: int, paths: dict[str, str | None]
+) -> tuple[dict[str, list[dict[str, Any]]], list[float]]:
+    """Every client in a fresh worker per round, interleaved (the order flips every round)."""
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    loads = [_load()]
+    for number in range(rounds):
+        order = names if number % 2 == 0 else names[::-1]
+        for name in order:
+            figures = run_worker({**config, "client": CLIENTS[name][1]}, conn_uri, paths.get(name))
+            loads.append(_load())
+            results[name].append(figures)
+            rate = figures["calls"] / figures["seconds"]
+            cpu = figures["cpu_seconds"] / figures["calls"] * 1e6
+            print(
+                f"  round {number + 1}: {name:8} {rate:7.0f} calls/s, {cpu:5.0f} us CPU/call "
+                f"(load {loads[-1]:.2f})",
+                flush=True,
+            )
+    return results, loads
+
+
+def report(
+    results: dict[str, list[dict[str, Any]]], loads: list[float], seconds: float, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Print the table and the verdict; the figures for the JSON file."""
+    rates = {name: [r["calls"] / r["seconds"] for r in rs] for name, rs in results.items()}
+    cpu_us = {name: [r["cpu_seconds"] / r["calls"] * 1e6 for r in rs] for name, rs in results.items()}
+    rate_spread = {name: Spread.of(values) for name, values in rates.items()}
+    cpu_spread = {name: Spread.of(values) for name, values in cpu_us.items()}
+    ratios = [a / b for a, b in zip(rates["ours"], rates["sdk"], strict=True)]
+    cpu_ratios = [a / b for a, b in zip(cpu_us["ours"], cpu_us["sdk"], strict=True)]
+    ratio, cpu_ratio = Spread.of(ratios), Spread.of(cpu_ratios)
+    verdict = judge(ratio, GOAL_RATIO, at_least=True)
+    of_medians = rate_spread["ours"].median / rate_spread["sdk"].median
+    connections = {name: sorted({r["connections"] for r in rs}, key=str) for name, rs in results.items()}
+
+    print(f"provider measured: {results['ours'][0]['module_file']}")
+    if "baseline" in results:
+        print(f"baseline measured: {results['baseline'][0]['module_file']}")
+    header = (
+        f"{'client':44} {'calls/s: median (min-max)':>32} {'CPU us/call: median (min-max)':>32} "
+        f"{'connections':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name in results:
+        conns = ",".join(str(c) for c in connections[name])
+        print(
+            f"{CLIENTS[name][0]:44} {describe(rate_spread[name], digits=0):>32} "
+            f"{describe(cpu_spread[name], digits=0):>32} {conns:>12}"
+        )
+    print(
+        f"\nratio ours / SDK, calls/s, per round: {describe(ratio, unit='x')} "
+        f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}; ratio of the medians {of_medians:.2f}x) "
+        f"-> goal >= {GOAL_RATIO}x: {verdict}"
+    )
+    print(f"ratio ours / SDK, CPU per call, per round: {describe(cpu_ratio, unit='x')}")
+    figures: dict[str, Any] = {}
+    if "baseline" in results:
+        vs_baseline = Spread.of(a / b for a, b in zip(rates["ours"], rates["baseline"], strict=True))
+        print(f"ratio ours / baseline, calls/s, per round: {describe(vs_baseline, unit='x')}")
+        figures["ratio_vs_baseline"] = vs_baseline.as_dict()
+    load = Spread.of(loads)
+    print(
+        f"load average (1 min): {loads[0]:.2f} before the first worker; around the workers "
+        f"{load.median:.2f} ({load.min:.2f}-{load.max:.2f}, {load.count} samples; the benchmark's own "
+        f"client and server add about 1); 1/5/15 min at the end: "
+        f"{' / '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
+    python = Path(sys.executable)
+    python_shown = python.relative_to(REPO) if python.is_relative_to(REPO) else python
+    command = " ".join([str(python_shown), *sys.argv])
+    print(f"command: {command}")
+    figures.update(
+        {
+            "server": args.server,
+            "seconds_per_round": seconds,
+            "rounds": len(ratios),
+            "command": command,
+            "process_per_round": True,
+            "calls_per_second": {name: spread.median for name, spread in rate_spread.items()},
+            "calls_per_second_spread": {name: spread.as_dict() for name, spread in rate_spread.items()},
+            "cpu_us_per_call_spread": {name: spread.as_dict() for name, spread in cpu_spread.items()},
+            "per_round": rates,
+            "cpu_us_per_call": cpu_us,
+            "connections_opened": connections,
+            "ratio": ratio.median,
+            "ratio_spread": ratio.as_dict(),
+            "round_ratios": ratios,
+            "cpu_ratio_spread": cpu_ratio.as_dict(),
+            "ratio_of_medians": of_medians,
+            "goal_ratio": GOAL_RATIO,
+            "verdict": verdict,
+            "goal_met": verdict == MET,
+            "load_average_1min": {"before": loads[0], "samples": loads, **load.as_dict()},
+            "provider_file": results["ours"][0]["module_file"],
+        }
+    )
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="2 s per client per round instead of 10")
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 2 s per client instead of 5 of 10")
     parser.add_argument("--seconds", type=float, help="seconds per client per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, help="rounds (default 5; 3 with --quick)")
     parser.add_argument("--server", choices=("minimal", "emulator"), default="minimal")
-    parser.add_argument("--worker-pythonpath", help="a provider copy to put first for the worker only")
+    parser.add_argument("--worker-pythonpath", help="a provider copy to put first for our client's worker")
+    parser.add_argument("--baseline-pythonpath", help="a provider copy to run as a third client, 'baseline'")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -294,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
         print("huaweicloudsdkdcs is not installed: pip install -e .[bench]")
         return 1
     seconds = args.seconds or (2.0 if args.quick else 10.0)
+    rounds = args.rounds or (3 if args.quick else 5)
+    names = ["ours", "sdk"] + (["baseline"] if args.baseline_pythonpath else [])
+    paths = {"ours": args.worker_pythonpath, "baseline": args.baseline_pythonpath}
 
     from huaweicloud_dcs_emulator.testing import FAST_TIMINGS, EmulatorProcess
 
@@ -305,64 +419,28 @@ def main(argv: list[str] | None = None) -> int:
         config: dict[str, Any] = {
             "task_id": task_id,
             "seconds": seconds,
-            "rounds": args.rounds,
             "endpoint": emulator.base_url,
             "access_key": emulator.access_key,
             "secret_key": emulator.secret_key,
             "project_id": emulator.project_id,
         }
-        print(f"{args.rounds} rounds of {seconds:g} s per client; server: {args.server}", flush=True)
+        print(
+            f"{rounds} rounds of {seconds:g} s per client, each client in a fresh process per round, "
+            f"interleaved ({', '.join(names)}; the order flips every round); server: {args.server}",
+            flush=True,
+        )
         if args.server == "emulator":
-            result = run_worker(config, conn_uri, args.worker_pythonpath)
+            results, loads = run_rounds(config, conn_uri, names, rounds, paths)
         else:
             task = emulator.api().detail(task_id)
             with minimal_server({**config, "task": task}) as base_url:
                 minimal_uri = conn_uri.replace(emulator.base_url, base_url)
                 assert minimal_uri != conn_uri
-                result = run_worker({**config, "endpoint": base_url}, minimal_uri, args.worker_pythonpath)
+                config["endpoint"] = base_url
+                results, loads = run_rounds(config, minimal_uri, names, rounds, paths)
 
-    ours = statistics.median(result["rate"]["ours"])
-    sdk = statistics.median(result["rate"]["sdk"])
-    # Each round measures both clients back to back: the ratio within a round is the least
-    # disturbed by other load on the machine, so the verdict uses the median of those.
-    round_ratios = [a / b for a, b in zip(result["rate"]["ours"], result["rate"]["sdk"], strict=True)]
-    ratio = statistics.median(round_ratios)
-    verdict = "MET" if ratio >= GOAL_RATIO else "NOT MET"
-    conns = result["connections"]
-    print(f"provider measured: {result['provider_file']}")
-    header = f"{'client':44} {'calls/s (median)':>16} {'rounds':>20} {'CPU us/call':>12} {'connections':>12}"
-    print(header)
-    print("-" * len(header))
-    for key, label, value in (
-        ("sdk", "official SDK DcsClient.show_migration_task", sdk),
-        ("ours", "DcsHook.get_migration_task", ours),
-    ):
-        rounds = " ".join(f"{r:.0f}" for r in result["rate"][key])
-        cpu = statistics.median(result["cpu_us"][key])
-        print(f"{label:44} {value:16.0f} {rounds:>20} {cpu:12.0f} {conns[key]!s:>12}")
-    print(
-        f"\nratio ours / SDK: {ratio:.2f}x (median of the rounds' ratios "
-        f"{', '.join(f'{r:.2f}' for r in round_ratios)}; ratio of the medians {ours / sdk:.2f}x); "
-        f"goal >= {GOAL_RATIO}x -> {verdict}"
-    )
-    path = save(
-        "hook_vs_sdk" if args.server == "minimal" else "hook_vs_sdk_emulator",
-        {
-            "server": args.server,
-            "seconds_per_round": seconds,
-            "rounds": args.rounds,
-            "calls_per_second": {"ours": ours, "sdk": sdk},
-            "per_round": result["rate"],
-            "cpu_us_per_call": result["cpu_us"],
-            "connections_opened": conns,
-            "ratio": ratio,
-            "round_ratios": round_ratios,
-            "ratio_of_medians": ours / sdk,
-            "goal_ratio": GOAL_RATIO,
-            "goal_met": verdict == "MET",
-            "provider_file": result["provider_file"],
-        },
-    )
+    figures = report(results, loads, seconds, args)
+    path = save("hook_vs_sdk" if args.server == "minimal" else "hook_vs_sdk_emulator", figures)
     print(f"saved {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     return 0
 

@@ -2,14 +2,17 @@
 
 docs/cutover-runbook.md walks through it step by step, with what to do when a step fails:
 
-1. **pre-flight**: for self-hosted endpoints (``addrs``), the source answers, the target is empty
-   and its maxmemory fits the source's data (DCS instances, ``id``, are checked in the console);
+1. **pre-flight**: the rules DCS's FAQ gives (SYNC/PSYNC allowed, replication settings, versions,
+   no multi-DB into a cluster, an empty target big enough...), one table in the log; a DCS
+   instance this worker cannot reach is looked up through the API, its Redis checks skipped;
 2. **create** the migration task (its VM) and **admit** the VM's IP to the DCS whitelists;
 3. **configure** a full + incremental migration with a bandwidth cap, ``resume_mode=manual``;
-4. **wait for live sync** (``INCRMIGEATING``), then for the **lag** to reach 0;
+4. **wait for live sync** (``INCRMIGEATING``), then for the **lag** to reach 0, then a **sampled
+   verify** of the data (10,000 keys from each side, re-checked over 3 rounds);
 5. **approve** (a person, in the UI; the ``require_approval`` param skips it for tests);
 6. **freeze writes**: YOUR step (see ``freeze_writes``); downtime starts here;
-7. **drain**: the offset stays 0 for more samples, then **verify** the key counts;
+7. **drain**: the offset stays 0 for more samples, then **verify** the data key by key (every
+   key both ways, ``verify_mode``: ``full`` by default): nothing is switched unless it passes;
 8. **switch**: the DCS IP switch for DCS → DCS, or YOUR "clients switched" step for self-hosted;
    if the IP switch fails, it is **rolled back** and writes are unfrozen on the source;
 9. **stop** the task, **resume writes**, take the VM's IP out of the whitelists, **delete** the task.
@@ -42,6 +45,7 @@ from huaweicloud_dcs_provider.operators.lifecycle import (
 )
 from huaweicloud_dcs_provider.operators.migration import DcsConfigureOnlineMigrationOperator
 from huaweicloud_dcs_provider.operators.preflight import DcsMigrationPreflightOperator
+from huaweicloud_dcs_provider.operators.verify import DcsVerifyMigrationOperator
 from huaweicloud_dcs_provider.operators.whitelist import (
     DcsAdmitMigrationEcsToWhitelistOperator,
     DcsRemoveMigrationEcsFromWhitelistOperator,
@@ -64,8 +68,10 @@ PARAMS = {
     "target_addrs": Param("127.0.0.1:6380", type="string", description="Self-hosted target host:port."),
     "target_password_conn_id": Param("dcs_redis_target", type="string"),
     "bandwidth_limit_mb": Param(200, type="integer", minimum=1, maximum=10240),
-    "key_count_tolerance": Param(
-        0, type="integer", minimum=0, description="Key count gap verify_key_counts accepts (TTL churn)."
+    "verify_mode": Param(
+        "full",
+        enum=["full", "sample", "length", "keys"],
+        description="What verify_data compares after the drain (docs/verify.md).",
     ),
     "require_approval": Param(
         True, type="boolean", description="Wait for a person to approve the cutover (false: tests only)."
@@ -173,6 +179,19 @@ with DAG(
     )
     # --8<-- [end:howto_dcs_runbook_wait_live]
 
+    # --8<-- [start:howto_operator_dcs_verify_sample]
+    verify_sample = DcsVerifyMigrationOperator(
+        task_id="verify_sample",
+        source_instance=ends["source"],
+        target_instance=ends["target"],
+        mode="sample",
+        sample_size=10_000,  # from each side; the log says what a clean sample proves
+        rounds=3,  # keys in flight during the live sync settle between rounds
+        round_interval=min(POLL_SECONDS, 5.0),
+        qps=5_000,  # the source still serves production traffic
+    )
+    # --8<-- [end:howto_operator_dcs_verify_sample]
+
     # --8<-- [start:howto_dcs_runbook_gate]
     @task.branch
     def cutover_gate(params: dict[str, Any] | None = None) -> str:
@@ -184,8 +203,9 @@ with DAG(
         task_id="approve_cutover",
         subject="Cut over DCS migration {{ ti.xcom_pull(task_ids='create_migration_task') }}?",
         body=(
-            "Incremental sync is live and caught up (offset 0). **Approve** starts the cutover: "
-            "writes are frozen, the lag drained, the key counts compared, then the switch. "
+            "Incremental sync is live and caught up (offset 0), and a sample of the data matched "
+            "(see verify_sample). **Approve** starts the cutover: "
+            "writes are frozen, the lag drained, every key compared, then the switch. "
             "**Reject** leaves the sync running."
         ),
         response_timeout=timedelta(hours=8),
@@ -223,53 +243,18 @@ with DAG(
         retries=2,
     )
 
-    @task
-    def verify_key_counts(
-        migration_task_id: str,
-        source: dict[str, Any],
-        target: dict[str, Any],
-        params: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Key counts must match: the DCS stats, and per database for self-hosted endpoints."""
-        from huaweicloud_dcs_provider.exceptions import DcsError
-        from huaweicloud_dcs_provider.hooks.dcs import DcsHook
-
-        tolerance = int((params or {}).get("key_count_tolerance", 0))
-        stats = DcsHook().get_migration_task_stats(migration_task_id)
-        report: dict[str, Any] = {"source_dbsize": stats.source_dbsize, "target_dbsize": stats.target_dbsize}
-        problems = []
-        if stats.source_dbsize is None or stats.target_dbsize is None:
-            problems.append(f"the stats have no key counts ({stats.describe()})")
-        elif abs(stats.source_dbsize - stats.target_dbsize) > tolerance:
-            problems.append(f"keys {stats.source_dbsize}/{stats.target_dbsize} (source/target)")
-        if "addrs" in source and "addrs" in target:
-            per_db = [_keyspace(side) for side in (source, target)]
-            report["keyspace"] = {"source": per_db[0], "target": per_db[1]}
-            for db in sorted(set(per_db[0]) | set(per_db[1])):
-                gap = abs(per_db[0].get(db, 0) - per_db[1].get(db, 0))
-                if gap > tolerance:
-                    problems.append(f"db{db}: {per_db[0].get(db, 0)}/{per_db[1].get(db, 0)} keys")
-        print(f"Key counts: {report}")
-        if problems:
-            raise DcsError(f"Key counts differ, do not switch: {'; '.join(problems)}")
-        return report
-
-    def _keyspace(side: dict[str, Any]) -> dict[str, int]:
-        """``{db: keys}`` summed over the nodes of a self-hosted Redis (``redis`` client)."""
-        import redis
-        from airflow.sdk import BaseHook
-
-        conn_id = side.get("password_conn_id")
-        password = BaseHook.get_connection(conn_id).password if conn_id else None
-        counts: dict[str, int] = {}
-        for addr in str(side["addrs"]).split(","):
-            host, _, port = addr.strip().rpartition(":")
-            with redis.Redis(host=host, port=int(port), password=password, socket_timeout=10) as client:
-                for db, info in client.info("keyspace").items():
-                    counts[db] = counts.get(db, 0) + int(info["keys"])
-        return counts
-
-    verified = verify_key_counts(TASK_ID, ends["source"], ends["target"])
+    # --8<-- [start:howto_operator_dcs_verify_full]
+    verified = DcsVerifyMigrationOperator(
+        task_id="verify_data",
+        source_instance=ends["source"],
+        target_instance=ends["target"],
+        mode="{{ params.verify_mode }}",
+        rounds=3,
+        round_interval=min(POLL_SECONDS, 5.0),
+        ttl_tolerance_seconds=5,
+        max_mismatches=0,  # writes are frozen: any difference stops the cutover
+    )
+    # --8<-- [end:howto_operator_dcs_verify_full]
     # --8<-- [end:howto_dcs_runbook_drain_verify]
 
     # --8<-- [start:howto_dcs_runbook_switch]
@@ -342,7 +327,8 @@ with DAG(
 
     gate = cutover_gate()
     switch_choice = choose_switch(ends["dcs_to_dcs"])
-    chain(ends, preflight, create, admit, configure, wait_live, wait_lag, gate, [approve, no_approval])
+    chain(ends, preflight, create, admit, configure, wait_live, wait_lag, verify_sample, gate)
+    chain(gate, [approve, no_approval])
     chain([approve, no_approval], frozen, drain, verified, switch_choice, [switch_ip, switched_by_you], stop)
     chain(switch_ip, rollback_ip, unfrozen)
     chain(stop, resumed, remove, delete_wanted(), delete)

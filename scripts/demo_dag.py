@@ -428,7 +428,7 @@ def demo() -> int:
             f"Variable dcs_full_migration_task_id={task_id}; connections dcs_redis_source and "
             "dcs_redis_target stored in the metadata DB (throw-away passwords)"
         )
-        print(f"running {DEMO_DAG_ID} with dag.test() (about 20 s) ...")
+        print(f"running {DEMO_DAG_ID} with dag.test() (about 10 s) ...")
         admin = emulator.admin()
         admin.clear_requests()
         job = DagTestJob(

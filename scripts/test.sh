@@ -44,4 +44,5 @@ if [ "$lint" = yes ]; then
 fi
 echo "==> pytest"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
-"$VENV/bin/python" -m pytest "$@"
+# --durations: the 25 slowest tests (and setups) at the end, so a long run shows where time goes.
+"$VENV/bin/python" -m pytest --durations=25 --durations-min=1.0 "$@"

@@ -13,7 +13,8 @@ Fixtures:
 
 * ``redis_pair``: a :class:`RedisPair` (``.source``, ``.target``), each with its own random
   password; started once per session, both emptied (``FLUSHALL``) before each test.
-* ``redis_server_factory``: ``factory(password=None)`` starts extra servers, stopped after the test.
+* ``redis_server_factory``: ``factory(password=None, extra_config=())`` starts extra servers
+  (``extra_config``: more ``redis.conf`` lines), stopped after the test.
 * ``unused_port``: a loopback port nothing listens on (for "connection refused").
 * ``figures``: :func:`record_figure`.
 
@@ -27,7 +28,7 @@ summary, under "real Redis migration figures".
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,9 +81,9 @@ class RedisPair:
         self.target.flushall()
 
 
-def _start_or_fail(password: str | None) -> RedisServer:
+def _start_or_fail(password: str | None, extra_config: Sequence[str] = ()) -> RedisServer:
     try:
-        return RedisServer(password=password).start()
+        return RedisServer(password=password, extra_config=extra_config).start()
     except RedisServerMissing as exc:
         pytest.fail(str(exc), pytrace=False)
 
@@ -112,11 +113,12 @@ def redis_pair(redis_session_pair: RedisPair) -> RedisPair:
 
 @pytest.fixture
 def redis_server_factory() -> Iterator[Callable[..., RedisServer]]:
-    """``factory(password=None)`` starts an extra server; all are stopped after the test."""
+    """``factory(password=None, extra_config=())`` starts an extra server (``extra_config``: more
+    ``redis.conf`` lines, e.g. ``['rename-command SYNC ""']``); all are stopped after the test."""
     started: list[RedisServer] = []
 
-    def factory(password: str | None = None) -> RedisServer:
-        server = _start_or_fail(password)
+    def factory(password: str | None = None, extra_config: Sequence[str] = ()) -> RedisServer:
+        server = _start_or_fail(password, extra_config)
         started.append(server)
         return server
 

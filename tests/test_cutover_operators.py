@@ -1,15 +1,14 @@
-"""Cutover operators (IP switch, whitelist, resume mode, batches, pre-flight) against the emulator.
+"""Cutover operators (IP switch, whitelist, resume mode, batches) against the emulator.
 
 DCS instances given by ``id`` (registered in the emulator first, as they would exist in the
 cloud) are simulated by the emulator, so the IP switch and the whitelist paths run against its
-API; the pre-flight checks run against real ``redis-server`` processes.
+API. The pre-flight check, against real ``redis-server`` processes, is in ``test_preflight.py``.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -25,7 +24,6 @@ from huaweicloud_dcs_provider.operators.ip_switch import (
     DcsExchangeInstanceIpOperator,
     DcsRollbackInstanceIpOperator,
 )
-from huaweicloud_dcs_provider.operators.preflight import DcsMigrationPreflightOperator
 from huaweicloud_dcs_provider.operators.whitelist import (
     DcsAdmitMigrationEcsToWhitelistOperator,
     DcsRemoveMigrationEcsFromWhitelistOperator,
@@ -33,7 +31,6 @@ from huaweicloud_dcs_provider.operators.whitelist import (
 
 if TYPE_CHECKING:
     from airflow_fixtures import DcsTestEnv
-    from redis_servers import RedisServer
 
 pytest_plugins = ["airflow_fixtures", "redis_servers"]
 pytestmark = pytest.mark.integration
@@ -305,63 +302,8 @@ def test_batch_restart_brings_a_failed_task_back(dcs_env: DcsTestEnv) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# Pre-flight (real Redis)
+# Registration (the pre-flight check has its own tests: tests/test_preflight.py)
 # ------------------------------------------------------------------------------------------------
-
-
-def _conn(monkeypatch: pytest.MonkeyPatch, name: str, server: RedisServer) -> dict[str, str]:
-    monkeypatch.setenv(
-        f"AIRFLOW_CONN_{name.upper()}",
-        json.dumps({"conn_type": "generic", "host": server.host, "password": server.password}),
-    )
-    return {"addrs": server.addrs, "password_conn_id": name}
-
-
-def test_preflight_passes_and_fails_with_every_reason(
-    redis_server_factory: Callable[..., RedisServer],
-    monkeypatch: pytest.MonkeyPatch,
-    unused_port: int,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    source = redis_server_factory("src-pass-preflight")
-    target = redis_server_factory("dst-pass-preflight")
-    source.client().set("k", "v" * 1000)
-    src, dst = _conn(monkeypatch, "pf_src", source), _conn(monkeypatch, "pf_dst", target)
-
-    figures = DcsMigrationPreflightOperator(task_id="pf", source_instance=src, target_instance=dst).execute(
-        context()
-    )
-    assert figures["source_used_memory"] > 0
-    assert figures["target_keys"] == 0
-    assert "src-pass-preflight" not in json.dumps(figures) + caplog.text
-
-    target.client(db=3).set("left-over", "1")
-    target.client().config_set("maxmemory", "1024")
-    with pytest.raises(DcsError) as info:
-        DcsMigrationPreflightOperator(task_id="pf", source_instance=src, target_instance=dst).execute(
-            context()
-        )
-    assert "the target holds 1 key(s)" in str(info.value)
-    assert "maxmemory (1024 bytes) is below the source's used memory" in str(info.value)
-
-    with pytest.raises(DcsError, match=rf"source 127.0.0.1:{unused_port} is not reachable"):
-        DcsMigrationPreflightOperator(
-            task_id="pf",
-            source_instance={"addrs": f"127.0.0.1:{unused_port}"},
-            target_instance={"id": str(uuid.uuid4())},
-            socket_timeout=1,
-        ).execute(context())
-
-
-def test_preflight_skips_dcs_instances_and_refuses_literal_passwords() -> None:
-    figures = DcsMigrationPreflightOperator(
-        task_id="pf", source_instance={"id": "a" * 8}, target_instance={"id": "b" * 8}
-    ).execute(context())
-    assert figures["skipped"] == ["source", "target"]
-    with pytest.raises(DcsValidationError, match="password_conn_id"):
-        DcsMigrationPreflightOperator(
-            task_id="pf", source_instance={"addrs": "h:1", "password": "x"}, target_instance={"id": "b"}
-        )
 
 
 def test_provider_info_lists_the_cutover_operators() -> None:

@@ -18,19 +18,17 @@ Three runs, done once and shared with ``test_secret_scan.py`` through :func:`exa
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import secrets
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+import dag_runner
 from airflow_versions import AIRFLOW_V_3, AIRFLOW_V_3_1, requires_hitl
 from huaweicloud_dcs_emulator.testing import (
     EmulatorProcess,
@@ -59,21 +57,7 @@ REFUSED_SOURCE = "127.0.0.1:1"
 REFUSED_ERROR = f"Failed to connect to source redis {REFUSED_SOURCE}: Connection refused"
 
 
-def _load_runner() -> ModuleType:
-    """``scripts/demo_dag.py`` as a module (the ``dag.test()`` child runner and its helpers)."""
-    name = "dcs_demo_dag"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / "demo_dag.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-runner = _load_runner()
+runner = dag_runner.load()
 
 
 @dataclass
@@ -273,6 +257,39 @@ def test_docs_quote_every_section_of_the_dags() -> None:
     assert missing == [], f"no page in docs/ quotes the sections {missing}"
 
 
+def test_every_snippet_in_the_docs_links_to_the_file_it_quotes() -> None:
+    """A page read on the forge or in a clone shows a ``--8<--`` line, not the code: each snippet
+    block has a plain link to the quoted file next to it (the repository URL: ``mkdocs --strict``
+    refuses relative links that leave ``docs/``)."""
+    repo_url = re.search(r"^repo_url: (\S+)$", (REPO / "mkdocs.yml").read_text(), re.M)
+    assert repo_url is not None
+    snippet = re.compile(r'^--8<-- "([^":]+)(?::\w+)?"\s*$')
+    pages = sorted((REPO / "docs").rglob("*.md"))
+    seen, unlinked = 0, []
+    for page in pages:
+        lines = page.read_text().splitlines()
+        fence_open: int | None = None
+        for number, line in enumerate(lines):
+            if line.startswith("```"):
+                fence_open = number if fence_open is None else None
+                continue
+            match = snippet.match(line)
+            if match is None:
+                continue
+            seen += 1
+            quoted = match[1]
+            assert (REPO / quoted).is_file(), f"{page.name}:{number + 1} quotes a missing {quoted}"
+            start = end = number
+            if fence_open is not None:
+                start = fence_open
+                end = next(i for i in range(number, len(lines)) if lines[i].strip() == "```")
+            near = "\n".join(lines[max(0, start - 3) : start] + lines[end + 1 : end + 4])
+            if f"]({repo_url[1]}/blob/main/{quoted})" not in near:
+                unlinked.append(f"{page.relative_to(REPO)}:{number + 1} {quoted}")
+    assert seen >= 30, seen
+    assert unlinked == [], f"snippets with no link to the quoted file next to them: {unlinked}"
+
+
 def test_example_dags_hold_no_literal_passwords() -> None:
     for path in DAGS.glob("*.py"):
         text = path.read_text()
@@ -312,6 +329,15 @@ def test_full_migration_succeeds_with_a_real_deferral(runs: ExampleRuns) -> None
     # By now (later runs came after this one) the emulator may have released the finished task's
     # migration ECS, as the cloud does: SUCCESS, then RELEASED.
     assert runs.emulator.api().detail(task_id)["status"] in ("SUCCESS", "RELEASED")
+
+
+def test_green_runs_log_no_error_line(runs: ExampleRuns) -> None:
+    """A successful run shows no error (e.g. the extra link's XCom lookup: issue 17)."""
+    green = {label: run for label, run in runs.runs.items() if run.state == "success"}
+    assert "full_ok" in green
+    for label, run in green.items():
+        errors = [line for line in run.output.splitlines() if "[error" in line or " ERROR " in line]
+        assert errors == [], f"{label}:\n" + "\n".join(errors)
 
 
 def test_failing_full_migration_names_the_status_and_the_api_error(runs: ExampleRuns) -> None:

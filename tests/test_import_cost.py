@@ -1,11 +1,12 @@
-"""Parsing a DAG that uses our operators and sensors loads no HTTP stack, retry library or trigger.
+"""Parsing a DAG that uses our operators and sensors loads no HTTP stack, retry library, trigger or
+Redis client.
 
 DAG files are parsed constantly, so the modules users import in them (every operator module,
-``sensors.migration``) import their hooks, HTTP clients, retry policy and
-trigger only when a task runs (``execute``, the ``hook`` property, the defer path). Checked in a
-fresh interpreter that first imports ``DAG`` (``airflow.sdk``'s on Airflow 3, through
-common-compat), as a DAG file does: the modules our import adds must not include any of the heavy
-ones. (``bench/bench_parse_cost.py`` measures the time.)
+``sensors.migration``) import their hooks, HTTP clients, retry policy, trigger and the ``redis``
+client (with the data checks) only when a task runs (``execute``, the ``hook`` property, the defer
+path). Checked in a fresh interpreter that first imports ``DAG`` (``airflow.sdk``'s on Airflow 3,
+through common-compat), as a DAG file does: the modules our import adds must not include any of the
+heavy ones. (``bench/bench_parse_cost.py`` measures the time.)
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ HEAVY = (
     "huaweicloud_dcs_provider.api.calls",
     "huaweicloud_dcs_provider.api.signing",
     "huaweicloud_dcs_provider.api.retry",
+    "redis",
+    "huaweicloud_dcs_provider.datacheck",
+    "huaweicloud_dcs_provider.operators.preflight_facts",
+    # Lineage (the openlineage extra) is for task run time only.
+    "huaweicloud_dcs_provider.lineage",
+    "openlineage",
+    "airflow.providers.openlineage",
 )
 
 CHILD = textwrap.dedent(
@@ -52,7 +60,7 @@ CHILD = textwrap.dedent(
     if sys.argv[2] == "dag":
         import datetime
         from huaweicloud_dcs_provider.operators import batch, lifecycle as life, migration as m
-        from huaweicloud_dcs_provider.operators import ip_switch as c
+        from huaweicloud_dcs_provider.operators import ip_switch as c, preflight as p, verify as v
         from huaweicloud_dcs_provider.sensors import migration as s
 
         with DAG("import_cost", schedule=None, start_date=datetime.datetime(2026, 1, 1)):
@@ -62,6 +70,14 @@ CHILD = textwrap.dedent(
                 target_instance={"id": "i"}, deferrable=True,
             )
             life.DcsStopMigrationTaskOperator(task_id="stop", migration_task_id="t")
+            p.DcsMigrationPreflightOperator(
+                task_id="preflight", source_instance={"addrs": "10.0.0.1:6379", "password_conn_id": "r"},
+                target_instance={"id": "i"}, ip_switch=True,
+            )
+            v.DcsVerifyMigrationOperator(
+                task_id="verify", migration_task_id="t", source_instance={"password_conn_id": "r"},
+                mode="sample", qps=1000,
+            )
             c.DcsExchangeInstanceIpOperator(task_id="exchange", migration_task_id="t")
             s.DcsMigrationTaskSensor(task_id="wait", migration_task_id="t")
             s.DcsMigrationLagSensor(task_id="lag", migration_task_id="t", max_offset=10)

@@ -177,6 +177,46 @@ def test_password_conn_id_template_rendering_empty_means_no_password(dcs_env: Dc
     assert len(dcs_env.requests(method="POST", path=CONFIGURE_POST)) == 1
 
 
+def test_literal_empty_password_conn_id_means_no_password(dcs_env: DcsTestEnv) -> None:
+    # docs/quickstart.md: '""' for a Redis without a password, as a literal too, not only a template.
+    task_id = dcs_env.create_ready_task()
+    op = configure_op(
+        task_id,
+        source_instance={"addrs": "127.0.0.1:6379", "password_conn_id": ""},
+        target_instance={"addrs": "127.0.0.1:6380", "password_conn_id": "  "},
+        wait_for_completion=False,
+    )
+    op.execute(context())
+    detail = raw_detail(dcs_env.emulator, task_id)
+    assert not detail["source_instance"].get("password")
+    assert not detail["target_instance"].get("password")
+    assert len(dcs_env.requests(method="POST", path=CONFIGURE_POST)) == 1
+
+
+def test_password_conn_id_not_a_string_says_what_is_allowed() -> None:
+    with pytest.raises(DcsValidationError) as info:
+        configure_op("t", source_instance={"addrs": "a:1", "password_conn_id": 3})
+    assert str(info.value) == (
+        "invalid source_instance.password_conn_id: must be a string, got int "
+        "(allowed: an Airflow connection id, or '' for a Redis without a password)"
+    )
+
+
+@pytest.mark.parametrize("side", ["source_instance", "target_instance"])
+def test_missing_password_connection_names_the_parameter(dcs_env: DcsTestEnv, side: str) -> None:
+    task_id = dcs_env.create_ready_task()
+    dcs_env.admin.clear_requests()
+    op = configure_op(task_id, **{side: {"addrs": "127.0.0.1:6381", "password_conn_id": "no_such_redis"}})
+    with pytest.raises(DcsValidationError) as info:
+        op.execute(context())
+    assert info.value.parameter == f"{side}.password_conn_id"
+    assert str(info.value).startswith(
+        f"invalid {side}.password_conn_id: Airflow connection 'no_such_redis' is not defined: add it"
+    ), info.value
+    assert "isn't defined" not in str(info.value)
+    assert not dcs_env.requests()  # refused before any request
+
+
 def test_connection_without_password_is_refused(dcs_env: DcsTestEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_EMPTY_REDIS", json.dumps({"conn_type": "generic", "host": "x"}))
     task_id = dcs_env.create_ready_task()
@@ -535,6 +575,29 @@ def test_link_reads_xcom_only(monkeypatch: pytest.MonkeyPatch) -> None:
     assert link.get_link(operator=None, ti_key="key") == ""
 
 
+def test_link_of_a_task_that_pushed_no_url_asks_without_a_failing_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Airflow 3 logs an error for a missing XCom: a delete (no URL pushed) must not cause one."""
+    asked: list[str] = []
+
+    class FakeXCom:
+        @staticmethod
+        def get_all(*, key: str, dag_id: str, task_id: str, run_id: str) -> Any:
+            asked.append(f"get_all {dag_id}/{run_id}/{task_id}/{key}")
+            return None
+
+        @staticmethod
+        def get_value(*, ti_key: Any, key: str) -> Any:
+            asked.append("get_value")
+            raise AssertionError("a lookup of a missing XCom logs an error on Airflow 3")
+
+    monkeypatch.setattr(compat_sdk, "XCom", FakeXCom, raising=False)
+    ti_key = SimpleNamespace(dag_id="d", task_id="delete", run_id="r", map_index=-1)
+    assert DcsMigrationTaskLink().get_link(operator=None, ti_key=ti_key) == ""
+    assert asked == [f"get_all d/r/delete/{CONSOLE_URL_XCOM_KEY}"]
+
+
 # ------------------------------------------------------------------------------------------------
 # A real dag.test() run (one, it costs ~15 s): create -> configure (deferred) -> sensor -> stop -> delete
 # ------------------------------------------------------------------------------------------------
@@ -607,3 +670,6 @@ def test_dag_test_end_to_end(dcs_env: DcsTestEnv, airflow_db_home: dict[str, str
     assert dcs_env.emulator.secret_key not in output
     assert len(dcs_env.requests(method="POST", path=CONFIGURE_POST)) == 1
     assert len(dcs_env.requests(method="DELETE")) == 1
+    # A green run logs no error (e.g. the extra link's XCom lookup, with no region: issue 17).
+    errors = [line for line in output.splitlines() if "[error" in line or " ERROR " in line]
+    assert errors == [], "\n".join(errors)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tarfile
+import tomllib
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -192,3 +193,27 @@ def test_emulator_sdist_holds_its_sources_license_and_readme(dist: Path) -> None
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert {"LICENSE", "README.md", "pyproject.toml", "huaweicloud_dcs_emulator/py.typed"} <= names
     assert not any(name.startswith(("provider/", "tests/")) for name in names)
+
+
+def test_the_readme_lists_the_dependencies_and_ranges_of_pyproject() -> None:
+    """The README's "Depends on" line names every runtime dependency with its range, and no other."""
+    from packaging.requirements import Requirement
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    line = re.search(r"^- Depends on ([^(]*)\(", (REPO / "README.md").read_text(), re.M)
+    assert line is not None, "README.md: no '- Depends on `...`, ... (' line"
+    listed = re.findall(r"`([^`]+)`", line[1])
+    assert listed, line[0]
+    assert sorted(str(Requirement(item)) for item in listed) == sorted(
+        str(Requirement(item)) for item in declared
+    )
+
+
+def test_the_test_command_prints_the_slowest_tests() -> None:
+    """``scripts/test.sh`` ends with the slowest tests (``--durations``): the suite takes minutes."""
+    script = (REPO / "scripts" / "test.sh").read_text()
+    (pytest_line,) = [line for line in script.splitlines() if re.search(r"-m pytest\b", line)]
+    durations = re.search(r"--durations=(\d+)", pytest_line)
+    assert durations is not None, pytest_line
+    assert int(durations[1]) >= 10
+    assert pytest_line.index("--durations") < pytest_line.index('"$@"'), "extra arguments can override it"

@@ -7,11 +7,16 @@
   that makes a throw-away Airflow home, a test file), runs the DAG with ``dag.test()`` against
   the emulator the plugin starts. The
   plugin is found through its entry point; nothing of this repository's test code is on the path.
+* The same files as shipped, run the two ways docs/testing.md says: ``pytest`` in
+  ``examples/dag_tests/`` and ``pytest examples/dag_tests`` from the repository root.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +98,33 @@ def test_a_dag_authors_test_runs_the_example_dag_offline(pytester: pytest.Pytest
     output = "\n".join(result.outlines + result.errlines)
     assert result.ret == 0, output[-8000:]
     result.assert_outcomes(passed=1)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize(
+    ("cwd", "args"),
+    [(EXAMPLE, ()), (REPO, ("examples/dag_tests",))],
+    ids=["in-examples-dag_tests", "from-the-repo-root"],
+)
+def test_the_example_runs_as_shipped(cwd: Path, args: tuple[str, ...], tmp_path: Path) -> None:
+    """``examples/dag_tests`` as it is in the repository, no copy: it finds the example DAG."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AIRFLOW", "PYTEST_", "DCS_")) and key != "PYTHONPATH"
+    }
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave no __pycache__ in the repository's folder
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--basetemp={tmp_path}", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=220,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-8000:]
+    assert "1 passed" in output, output[-3000:]
+    assert not (EXAMPLE / "__pycache__").exists()

@@ -13,21 +13,19 @@ Two runs in one child process (``scripts/demo_dag.py``'s runner, as in ``test_ex
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import secrets
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+import dag_runner
 from airflow_versions import requires_hitl
 from huaweicloud_dcs_emulator.local_redis import RedisServer
 from huaweicloud_dcs_emulator.testing import EmulatorProcess
@@ -53,12 +51,13 @@ SELF_HOSTED_TASKS = {
     "configure_incremental_migration": "success",
     "wait_for_live_sync": "success",
     "wait_for_lag_zero": "success",
+    "verify_sample": "success",
     "cutover_gate": "success",
     "approve_cutover": "skipped",
     "approval_not_required": "success",
     "freeze_writes": "success",
     "drain_to_zero": "success",
-    "verify_key_counts": "success",
+    "verify_data": "success",
     "choose_switch": "success",
     "switch_ip": "skipped",
     "clients_switched": "success",
@@ -72,20 +71,7 @@ SELF_HOSTED_TASKS = {
 }
 
 
-def _load_runner() -> ModuleType:
-    """``scripts/demo_dag.py`` as a module (the ``dag.test()`` child runner), loaded once."""
-    name = "dcs_demo_dag"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / "demo_dag.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-runner = _load_runner()
+runner = dag_runner.load()
 
 
 class Writer(threading.Thread):
@@ -141,6 +127,34 @@ def _no_expiry_during_the_run(server: RedisServer, margin_ms: int = 600_000) -> 
             pipe.execute()
 
 
+class _LoopbackServer(RedisServer):
+    """A password-less ``redis-server`` on another loopback address, on a given port if asked."""
+
+    def __init__(self, host: str, port: int | None) -> None:
+        super().__init__()
+        self.host = host
+        self._wanted_port = port
+
+    def _write_config(self, directory: Path, port: int) -> Path:
+        self.port = self._wanted_port or port
+        return super()._write_config(directory, self.port)
+
+
+@pytest.fixture
+def loopback_server() -> Iterator[Callable[[str, int | None], RedisServer]]:
+    """``factory(host, port)``: a server on ``host`` (127.0.0.x), stopped after the test."""
+    started: list[RedisServer] = []
+
+    def factory(host: str, port: int | None) -> RedisServer:
+        server = _LoopbackServer(host, port).start(attempts=1 if port else 5)
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
 @pytest.fixture(scope="module")
 def real_emulator() -> Iterator[EmulatorProcess]:
     with EmulatorProcess(config=TIMINGS, real_migration=True) as process:
@@ -165,6 +179,7 @@ def _find_task(hook: Any, name: str, timeout: float = 60) -> str:
 def test_runbook_dag_cuts_over_with_live_writes_and_dcs_ip_switch(
     real_emulator: EmulatorProcess,
     redis_server_factory: Any,
+    loopback_server: Callable[[str, int | None], RedisServer],
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
     figures: Callable[[str], None],
@@ -183,8 +198,15 @@ def test_runbook_dag_cuts_over_with_live_writes_and_dcs_ip_switch(
     hook = DcsHook()
     dcs_source, dcs_target = str(uuid.uuid4()), str(uuid.uuid4())
     rollback_source, rollback_target = str(uuid.uuid4()), str(uuid.uuid4())
-    # The emulator, like the cloud, knows only the DCS instances that exist: register them.
-    real_emulator.admin().add_instance(dcs_source, dcs_target, rollback_source, rollback_target)
+    # The emulator, like the cloud, knows only the DCS instances that exist: register them, each
+    # at a real (empty, password-less) Redis, which the verify steps read. An IP switch needs the
+    # same port on both sides: each pair shares a port on two loopback addresses.
+    for pair, first_host in (((dcs_source, dcs_target), 2), ((rollback_source, rollback_target), 4)):
+        port = None
+        for offset, instance_id in enumerate(pair):
+            server = loopback_server(f"127.0.0.{first_host + offset}", port)
+            port = server.port
+            real_emulator.admin().add_instance(instance_id, addrs=server.addrs)
     apps = [{"group_name": "apps", "ip_list": ["10.1.0.0/24"]}]
     hook.replace_whitelist(dcs_source, enable_whitelist=True, whitelist=apps)
 
@@ -277,18 +299,26 @@ def test_runbook_dag_cuts_over_with_live_writes_and_dcs_ip_switch(
         assert secret not in run.output  # the task logs
         assert secret not in json.dumps(run.result, default=str)  # states and XComs
     xcom = run.result["xcom"]
-    assert xcom["preflight_checks"]["return_value"]["target_keys"] == 0
+    assert xcom["preflight_checks"]["return_value"]["figures"]["target_keys"] == 0
     assert xcom["admit_migration_vm"]["return_value"]["changed"] == []
-    report = xcom["verify_key_counts"]["return_value"]
-    assert report["source_dbsize"] == report["target_dbsize"]
-    assert report["keyspace"]["source"] == report["keyspace"]["target"]
+    sample = xcom["verify_sample"]["return_value"]
+    assert sample["passed"]
+    assert sample["mode"] == "sample"
+    assert sample["keys_compared"] > 0
+    report = xcom["verify_data"]["return_value"]
+    assert report["passed"]
+    assert report["mode"] == "full"
+    assert report["mismatches"] == 0
+    assert report["source_keys"] == report["target_keys"]
+    assert report["keys_compared"] == sum(report["source_keys"].values())
     time.sleep(0.4)  # the short TTLs written last are over on both sides
     compared = assert_same_data(source, target)
     assert all(t.task_id != task_id for t in hook.list_migration_tasks(name=name))  # deleted
     figures(
         f"cutover runbook (self-hosted, real Redis): {run.wall_seconds:.1f} s wall for {len(run.tasks)} "
         f"tasks; {writer.writes:,} live writes ({writes_before_live:,} before INCRMIGEATING); "
-        f"{compared:,} keys verified equal"
+        f"{compared:,} keys verified equal (the verify step compared {report['keys_compared']:,} in "
+        f"{report['duration_s']:.2f} s)"
     )
 
     back = results["rollback"]

@@ -8,6 +8,7 @@ tested against the emulator (its fault rules).
 from __future__ import annotations
 
 import asyncio
+import json
 import pickle
 import time
 from email.utils import formatdate
@@ -25,6 +26,7 @@ from huaweicloud_dcs_provider.exceptions import (
     DcsClockSkewError,
     DcsConnectionError,
     DcsResponseError,
+    DcsTlsError,
 )
 
 TASK_ID = "5e0c5c3b-7d4e-4b1a-9c0b-1234567890ab"
@@ -236,3 +238,97 @@ def test_test_connection_says_the_clock_is_off(admin: EmulatorAdmin, emulator: E
     assert "ahead of the DCS gateway's" in message
     assert emulator.secret_key not in message
     assert admin.count_requests() == 1, "an expired signature is not retried"
+
+
+# ------------------------------------------------------------------------------------------------
+# An endpoint written without a scheme (taken as https://) that serves plain HTTP
+# ------------------------------------------------------------------------------------------------
+
+#: A default-sized policy: the retries of a transient failure would take far longer than the bound.
+PATIENT_RETRY = RetryPolicy(max_attempts=6, initial_wait=1.0, max_wait=20.0, max_total_seconds=120)
+PLAIN_HTTP_HINT = "the endpoint answered plain HTTP to a TLS handshake"
+
+
+@pytest.fixture
+def schemeless(emulator_conn_env: EmulatorProcess, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The default connection's host is ``127.0.0.1:<port>`` of the plain-HTTP emulator, no scheme."""
+    document = emulator_conn_env.conn_dict()
+    hostport = emulator_conn_env.base_url.split("://", 1)[1]
+    monkeypatch.setenv("AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT", json.dumps({**document, "host": hostport}))
+    return hostport
+
+
+def _assert_plain_http_hint(error: DcsConnectionError, hostport: str) -> None:
+    message = str(error)
+    assert isinstance(error, DcsTlsError), message
+    assert PLAIN_HTTP_HINT in message, message
+    assert f"write http://{hostport} in the connection's host" in message, message
+    assert "connection lost before the answer" not in message
+    assert error.request_sent is False
+    assert not is_retryable(error)
+
+
+@pytest.mark.integration
+def test_schemeless_endpoint_serving_plain_http_fails_fast_with_the_hint_sync(
+    schemeless: str, emulator_admin: EmulatorAdmin
+) -> None:
+    from huaweicloud_dcs_provider.hooks.dcs import DcsHook
+
+    hook = DcsHook(retry_policy=PATIENT_RETRY)
+    assert hook.settings.endpoint == f"https://{schemeless}"
+    started = time.monotonic()
+    with pytest.raises(DcsConnectionError) as info:
+        hook.list_migration_tasks()
+    elapsed = time.monotonic() - started
+    _assert_plain_http_hint(info.value, schemeless)
+    assert elapsed < 3, f"retried for {elapsed:.1f} s"
+    assert emulator_admin.count_requests() == 0  # nothing signed reached the API
+    ok, text = DcsHook(retry_policy=PATIENT_RETRY).test_connection()
+    assert not ok
+    assert PLAIN_HTTP_HINT in text, text
+    assert f"http://{schemeless}" in text, text
+
+
+@pytest.mark.integration
+def test_schemeless_endpoint_serving_plain_http_fails_fast_with_the_hint_async(
+    schemeless: str, emulator_admin: EmulatorAdmin
+) -> None:
+    from huaweicloud_dcs_provider.hooks.dcs import DcsAsyncHook
+
+    async def list_tasks() -> None:
+        async with DcsAsyncHook(retry_policy=PATIENT_RETRY) as hook:
+            await hook.list_migration_tasks()
+
+    started = time.monotonic()
+    with pytest.raises(DcsConnectionError) as info:
+        asyncio.run(list_tasks())
+    elapsed = time.monotonic() - started
+    _assert_plain_http_hint(info.value, schemeless)
+    assert elapsed < 3, f"retried for {elapsed:.1f} s"
+    assert emulator_admin.count_requests() == 0
+
+
+@pytest.mark.parametrize(
+    "openssl_text",
+    [
+        "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)",  # OpenSSL 1.1 - 3.1
+        "[SSL: RECORD_LAYER_FAILURE] record layer failure (_ssl.c:1029)",  # OpenSSL 3.2+
+    ],
+)
+def test_a_plain_text_answer_to_tls_is_a_final_tls_error(openssl_text: str) -> None:
+    import requests
+
+    from huaweicloud_dcs_provider.hooks.requests_transport import connection_error
+
+    error = connection_error(
+        requests.exceptions.SSLError(
+            f"Max retries exceeded (Caused by SSLError(SSLError(1, '{openssl_text}')))"
+        ),
+        "list_tasks",
+        "https://dcs.example.com:8780",
+    )
+    _assert_plain_http_hint(error, "dcs.example.com:8780")
+    other = connection_error(
+        requests.exceptions.SSLError("EOF occurred in violation of protocol"), "x", "https://h"
+    )
+    assert not isinstance(other, DcsTlsError)  # any other SSL failure stays a transient one

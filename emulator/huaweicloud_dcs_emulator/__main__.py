@@ -12,9 +12,12 @@ header: ``--admin-token`` or ``DCS_EMULATOR_ADMIN_TOKEN`` (the environment is be
 random one. It is printed in the startup banner on stdout and written, with the port and the base
 URL, to the ``--ready-file`` (a JSON document, mode 0600).
 
-``--instance ID[=HOST:PORT]`` (repeatable) registers the DCS instances the emulator knows (an
-unknown instance id fails as on the cloud: HTTP 404 DCS.3022); ``--time-scale`` multiplies every
-lifecycle duration.
+``--instance ID[=HOST:PORT][;KEY=VALUE]...`` (repeatable) registers the DCS instances the emulator
+knows (an unknown instance id fails as on the cloud: HTTP 404 DCS.3022); a Redis Cluster gives
+``HOST:PORT,HOST:PORT,...``; the keys are ``engine_version``, ``cache_mode``, ``max_memory_mb``,
+``status`` and ``no_password_access`` (what "Query a DCS instance" shows), e.g.
+``--instance 'dcs-1=127.0.0.1:6379;engine_version=5.0;cache_mode=single'`` (quote the ``;`` from
+the shell). ``--time-scale`` multiplies every lifecycle duration.
 
 With ``--tls-cert`` and ``--tls-key`` (PEM files) the emulator serves HTTPS instead of HTTP (for
 testing the hooks' certificate verification); the connection document then has an ``https://``
@@ -131,9 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         type=_instance,
         default=[],
-        metavar="ID[=HOST:PORT]",
+        metavar="ID[=HOST:PORT[,HOST:PORT...]][;KEY=VALUE...]",
         help="a DCS instance the emulator knows (repeatable; kept across a reset); unknown ids get "
-        "HTTP 404 DCS.3022",
+        "HTTP 404 DCS.3022. Several HOST:PORT: a Redis Cluster. KEY: engine_version (default 6.0), "
+        "cache_mode (single, ha, cluster, proxy, ha_rw_split; default ha, or cluster), max_memory_mb "
+        "(default 1024), status (default RUNNING), no_password_access (true/false; default false), "
+        "e.g. 'dcs-1=127.0.0.1:6379;engine_version=5.0;cache_mode=single'",
     )
     parser.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate chain (PEM)")
     parser.add_argument("--tls-key", type=Path, help="private key of --tls-cert (PEM)")

@@ -199,7 +199,9 @@ async def admin_list_instances(request: web.Request) -> web.Response:
 
 
 async def admin_add_instance(request: web.Request) -> web.Response:
-    """``POST /_emulator/instances`` ``{"id", "addrs"}`` (or ``{"instances": [...]}``)."""
+    """``POST /_emulator/instances`` ``{"id", "addrs", "engine_version", "cache_mode",
+    "max_memory_mb", "status", "no_password_access"}`` (all but ``id`` optional; or
+    ``{"instances": [...]}``); HTTP 400 with the reason for an unknown field or a malformed value."""
     data = await _admin_json(request)
     many = isinstance(data, dict) and isinstance(data.get("instances"), list)
     items = data["instances"] if many else [data]

@@ -1,4 +1,5 @@
-"""The emulator's ``aiohttp.web`` application: the 19 DCS v2 migration endpoints plus the admin API.
+"""The emulator's ``aiohttp.web`` application: the 19 DCS v2 migration endpoints, "Query a DCS
+instance", and the admin API.
 
 Request pipeline (outermost first):
 

@@ -207,14 +207,38 @@ class EmulatorAdmin:
         """Shift the gateway's clock by ``seconds`` (positive: ahead of this machine)."""
         return self.set_config(clock_skew_seconds=seconds)
 
-    def add_instance(self, *instance_ids: str, addrs: str | None = None) -> list[dict[str, Any]]:
-        """Register DCS instances (until the next reset); ``addrs``: their ``HOST:PORT``."""
-        items = [{"id": instance_id, "addrs": addrs} for instance_id in instance_ids]
+    def add_instance(
+        self,
+        *instance_ids: str,
+        addrs: str | None = None,
+        engine_version: str | None = None,
+        cache_mode: str | None = None,
+        max_memory_mb: int | None = None,
+        status: str | None = None,
+        no_password_access: bool | None = None,
+    ) -> list[dict[str, Any]]:
+        """Register DCS instances (until the next reset); returns them as the emulator records them.
+
+        ``addrs``: their ``HOST:PORT`` (a Redis Cluster: ``HOST:PORT,HOST:PORT,...``); the others
+        are what "Query a DCS instance" shows (``None``: the emulator's default: ``6.0``, ``ha``
+        or ``cluster``, 1024 MB, ``RUNNING``, ``False``).
+        """
+        extras = {
+            "addrs": addrs,
+            "engine_version": engine_version,
+            "cache_mode": cache_mode,
+            "max_memory_mb": max_memory_mb,
+            "status": status,
+            "no_password_access": no_password_access,
+        }
+        given = {key: value for key, value in extras.items() if value is not None}
+        items = [{"id": instance_id, **given} for instance_id in instance_ids]
         result: list[dict[str, Any]] = self._call("POST", "instances", {"instances": items})["instances"]
         return result
 
     def instances(self) -> list[dict[str, Any]]:
-        """The known DCS instances (``id``, ``addrs``)."""
+        """The known DCS instances (``id``, ``addrs``, ``engine_version``, ``cache_mode``,
+        ``max_memory_mb``, ``status``, ``no_password_access``)."""
         result: list[dict[str, Any]] = self._call("GET", "instances")["instances"]
         return result
 

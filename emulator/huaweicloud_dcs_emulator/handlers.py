@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from huaweicloud_dcs_emulator import routes
+from huaweicloud_dcs_emulator.engines.info_memory import used_memory_mb
 from huaweicloud_dcs_emulator.engines.protocol import LiveEngine
 from huaweicloud_dcs_emulator.routes import Route
 from huaweicloud_dcs_emulator.service import Handler, emulator_of
@@ -152,6 +153,20 @@ async def update_whitelist_async(request: web.Request) -> web.Response:
     )
 
 
+async def show_instance(request: web.Request) -> web.Response:
+    """GET /instances/{instance_id} ("Query a DCS instance"; HTTP 404 DCS.3022 if not registered).
+
+    In real-Redis mode, ``used_memory`` is what the instance's local Redis reports (``INFO
+    memory``, at most half a second); otherwise, or when it does not tell, a made-up figure.
+    """
+    emulator = emulator_of(request)
+    instance_id = request.match_info["instance_id"]
+    used = None
+    if emulator.settings.real_migration:
+        used = await used_memory_mb(emulator.store.instances.require(instance_id, "instance_id").nodes)
+    return _ok(emulator.store.show_instance(instance_id, used_memory_mb=used))
+
+
 #: The handler of every route of :data:`.routes.ROUTES`.
 API_HANDLERS: dict[Route, Handler] = {
     routes.CREATE_BACKUP_IMPORT_TASK: create_backup_import_task,
@@ -173,4 +188,5 @@ API_HANDLERS: dict[Route, Handler] = {
     routes.SHOW_WHITELIST: show_whitelist,
     routes.UPDATE_WHITELIST: update_whitelist,
     routes.UPDATE_WHITELIST_ASYNC: update_whitelist_async,
+    routes.SHOW_INSTANCE: show_instance,
 }

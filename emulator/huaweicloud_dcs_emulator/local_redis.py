@@ -20,6 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -56,13 +57,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _config_line(line: str) -> str:
+    """One ``redis.conf`` line of ``extra_config``: a string without a line break."""
+    if not isinstance(line, str) or not line.strip() or "\n" in line or "\r" in line:
+        raise ValueError(f"extra_config lines are single non-empty redis.conf lines, not {line!r}")
+    return line.strip()
+
+
 class RedisServer:
     """One ``redis-server`` process on 127.0.0.1 (a context manager). ``repr`` hides the password."""
 
     def __init__(
-        self, *, password: str | None = None, binary: str | None = None, startup_timeout: float = 10.0
+        self,
+        *,
+        password: str | None = None,
+        binary: str | None = None,
+        startup_timeout: float = 10.0,
+        extra_config: Sequence[str] = (),
     ) -> None:
+        """``extra_config``: more ``redis.conf`` lines, written after the defaults (a later line
+        wins), e.g. ``["repl-timeout 30", 'rename-command SYNC ""', "cluster-enabled yes"]``."""
         self.password = password
+        self.extra_config = tuple(_config_line(line) for line in extra_config)
         self.binary = binary
         self.startup_timeout = startup_timeout
         self.host = "127.0.0.1"
@@ -117,6 +133,7 @@ class RedisServer:
         ]
         if self.password:
             lines.append(f'requirepass "{self.password}"')
+        lines.extend(self.extra_config)
         path = directory / "redis.conf"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

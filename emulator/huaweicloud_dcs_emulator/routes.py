@@ -1,4 +1,6 @@
-"""The route table: every endpoint the emulator serves, spelled from ``dcs-api.md`` section 2.
+"""The route table: every endpoint the emulator serves, spelled from ``dcs-api.md`` section 2
+(the 19 data-migration endpoints) and from the reference's instance management API ("Query a DCS
+instance", which a client reads a DCS instance's Redis address from).
 
 Paths are relative to ``/v2/{project_id}`` and keep the API's own inconsistencies as they are on
 the wire: ``migration-task`` vs ``migration-tasks`` vs ``migration``, ``instance`` (singular) for
@@ -82,9 +84,12 @@ UPDATE_WHITELIST = Route("UPDATE_WHITELIST", "PUT", "/instance/{instance_id}/whi
 UPDATE_WHITELIST_ASYNC = Route(
     "UPDATE_WHITELIST_ASYNC", "PUT", "/instance/{instance_id}/whitelist-async"
 )  # 19
+# Instance management ("Query a DCS instance", ShowInstance): ``instances``, plural, unlike the
+# whitelists' ``instance``.
+SHOW_INSTANCE = Route("SHOW_INSTANCE", "GET", "/instances/{instance_id}")
 
-#: Every endpoint, in the reference's order.
-ROUTES: tuple[Route, ...] = (
+#: The data-migration endpoints, in the reference's order.
+MIGRATION_ROUTES: tuple[Route, ...] = (
     CREATE_BACKUP_IMPORT_TASK,
     CREATE_ONLINE_TASK,
     CONFIGURE_ONLINE_TASK,
@@ -105,3 +110,7 @@ ROUTES: tuple[Route, ...] = (
     UPDATE_WHITELIST,
     UPDATE_WHITELIST_ASYNC,
 )
+#: The instance management endpoints the emulator serves.
+INSTANCE_ROUTES: tuple[Route, ...] = (SHOW_INSTANCE,)
+#: Every endpoint.
+ROUTES: tuple[Route, ...] = MIGRATION_ROUTES + INSTANCE_ROUTES

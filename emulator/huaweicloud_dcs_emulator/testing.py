@@ -90,8 +90,9 @@ class EmulatorProcess:
 
     Credentials and the admin token are random unless given. ``config`` sets the startup
     configuration (``FAST_TIMINGS`` for tests; any config key, e.g. ``time_scale``);
-    ``instances`` the DCS instances it knows from the start (ids, or ``ID=HOST:PORT``); ``reset``
-    through the admin API restores both. ``repr`` hides the secret key and the admin token.
+    ``instances`` the DCS instances it knows from the start (``--instance`` specs: ids,
+    ``ID=HOST:PORT``, ``ID=HOST:PORT,HOST:PORT;cache_mode=cluster;engine_version=5.0``...);
+    ``reset`` through the admin API restores both. ``repr`` hides the secret key and the admin token.
 
     Every migration is simulated (``--simulate-only``) unless ``real_migration=True``: tests and
     demos use placeholder addresses such as ``127.0.0.1:6379`` that nothing listens on. With

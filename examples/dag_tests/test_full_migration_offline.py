@@ -12,8 +12,8 @@ os.environ["DCS_EXAMPLE_POLL_SECONDS"] = "0.5"  # the example DAG's poll interva
 
 
 def load_dag(name: str):
-    """Import ``dags/<name>.py`` and return its ``dag``."""
-    path = Path(__file__).parent / "dags" / f"{name}.py"
+    """Import ``<name>.py`` of the DAGs folder (``conftest.py`` sets it) and return its ``dag``."""
+    path = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]) / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     assert spec.loader is not None

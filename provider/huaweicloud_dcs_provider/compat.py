@@ -11,6 +11,7 @@ from typing import Any
 from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
+    AirflowNotFoundException,
     BaseHook,
     BaseOperator,
     BaseOperatorLink,
@@ -22,6 +23,7 @@ from airflow.providers.common.compat.sdk import (
 __all__ = [
     "AirflowException",
     "AirflowFailException",
+    "AirflowNotFoundException",
     "BaseHook",
     "BaseOperator",
     "BaseOperatorLink",

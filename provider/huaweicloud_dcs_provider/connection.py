@@ -77,6 +77,29 @@ def tls_failure_message(operation: str, endpoint: str, detail: str) -> str:
     )
 
 
+#: What OpenSSL says when the other side answered the TLS handshake in plain text (an HTTP
+#: server's ``HTTP/1.1 400``): ``wrong version number`` (1.1, 3.0, 3.1), ``record layer failure``
+#: (3.2 and later).
+_PLAIN_TEXT_ANSWERS = ("wrong version number", "record layer failure")
+
+
+def plain_text_answer(text: str) -> str | None:
+    """The words of an SSL error saying the endpoint answered TLS in plain text, else ``None``."""
+    lowered = text.lower()
+    return next((words for words in _PLAIN_TEXT_ANSWERS if words in lowered), None)
+
+
+def plain_http_message(operation: str, endpoint: str, detail: str) -> str:
+    """The words of a :class:`DcsTlsError` for an endpoint that answered plain HTTP to TLS."""
+    plain = "http://" + endpoint.split("://", 1)[-1]
+    return (
+        f"DCS {operation}: the endpoint answered plain HTTP to a TLS handshake ({endpoint}; SSL: "
+        f"{detail}): if it serves plain HTTP, as the local emulator does, write {plain} in the "
+        "connection's host (a host without a scheme means https://); otherwise check the host, "
+        "the port and the proxy"
+    )
+
+
 @dataclass(frozen=True)
 class DcsConnectionSettings:
     """Everything needed to call the API; ``repr`` never shows a secret."""

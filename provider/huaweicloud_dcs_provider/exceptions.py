@@ -140,9 +140,11 @@ def _rebuild_connection_error(
 
 
 class DcsTlsError(DcsConnectionError):
-    """The endpoint's TLS certificate failed verification: never retried (it will not fix itself).
+    """The TLS handshake failed in a way no retry fixes: never retried.
 
-    The request was not sent. Fix the connection's ``ca_bundle`` (a private CA) or the endpoint.
+    The endpoint's certificate failed verification (fix the connection's ``ca_bundle``, for a
+    private CA, or the endpoint), or the endpoint answered the handshake in plain HTTP (write
+    ``http://`` in the host if it serves plain HTTP). The request was not sent.
     """
 
 

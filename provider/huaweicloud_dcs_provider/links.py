@@ -62,6 +62,19 @@ class DcsMigrationTaskLink(BaseOperatorLink):
         """The URL pushed by the operator ('' before it ran or when the region was unknown)."""
         from airflow.providers.common.compat.sdk import XCom
 
+        # Airflow 3 asks in the worker, once the task ended, and logs an error for an XCom that is
+        # not there; some operators have no migration task to link to (a delete, a pre-flight) and
+        # push none. Asking for all of the task's values first answers "none" without that error.
+        get_all = getattr(XCom, "get_all", None)  # Airflow 3 (task SDK) only
+        if get_all is not None:
+            try:
+                pushed = get_all(
+                    key=self.xcom_key, dag_id=ti_key.dag_id, task_id=ti_key.task_id, run_id=ti_key.run_id
+                )
+            except (TypeError, AttributeError):  # another task SDK's signature, another key: ask
+                pushed = True
+            if not pushed:
+                return ""
         value = XCom.get_value(ti_key=ti_key, key=self.xcom_key)
         return value if isinstance(value, str) else ""
 
@@ -69,6 +82,7 @@ class DcsMigrationTaskLink(BaseOperatorLink):
     def persist(context: Context, url: str | None) -> None:
         """Push the console URL for this task instance ('' when it is unknown).
 
-        Always pushed, so the link lookup Airflow does after the task finds a value and logs no error.
+        Always pushed by an operator that has a migration task, so the link lookup Airflow does
+        after the task finds a value (one that has none is answered without a lookup).
         """
         context["ti"].xcom_push(key=CONSOLE_URL_XCOM_KEY, value=url or "")

@@ -12,7 +12,7 @@ from huaweicloud_dcs_provider import CONN_TYPE, __version__
 
 HOOK_NAME = "Huawei Cloud DCS"
 #: The operator modules (``huaweicloud_dcs_provider.operators.<name>``).
-OPERATOR_MODULES = ("migration", "lifecycle", "ip_switch", "whitelist", "batch", "preflight")
+OPERATOR_MODULES = ("migration", "lifecycle", "ip_switch", "whitelist", "batch", "preflight", "verify")
 
 #: Extra fields of the connection form (Airflow 3.2+ declarative form, JSON-schema typed).
 CONN_FIELDS: dict[str, dict[str, Any]] = {

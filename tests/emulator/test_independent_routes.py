@@ -8,7 +8,8 @@ fails against it, as it would against the real service, instead of agreeing with
   HTTP 404 ``APIGW.0101`` (and nothing happens to the task), while the correct table works;
 * a provider signer with a wrong canonical URI makes the same call fail with HTTP 401
   ``APIGW.0301``, while the correct signer works;
-* the two tables, spelled apart, name the same 19 endpoints;
+* the two tables, spelled apart, name the same endpoints: the 19 of data migration and "Query a
+  DCS instance" (the emulator may serve an instance endpoint the client does not call yet);
 * no module of ``huaweicloud_dcs_emulator`` imports ``huaweicloud_dcs_provider`` (the sources are
   read with ``ast``, and a fresh interpreter imports every module and checks ``sys.modules``).
 
@@ -174,11 +175,19 @@ def test_a_wrong_canonical_uri_in_the_client_signer_is_a_bad_signature(
 
 
 def test_the_two_tables_spelled_apart_name_the_same_endpoints() -> None:
-    provider = {(api.method, api.path) for api in Api}
-    emulator = {(route.method, route.path) for route in routes.ROUTES}
-    assert len(emulator) == len(routes.ROUTES) == 19
-    assert provider == emulator
-    assert {route.name for route in routes.ROUTES} == {api.name for api in Api}
+    provider = {(api.name, api.method, api.path) for api in Api}
+    emulator = {(route.name, route.method, route.path) for route in routes.ROUTES}
+    migration = {(route.name, route.method, route.path) for route in routes.MIGRATION_ROUTES}
+    instance = {(route.name, route.method, route.path) for route in routes.INSTANCE_ROUTES}
+    assert len(emulator) == len(routes.ROUTES) == 20
+    assert len(migration) == 19
+    assert instance == {("SHOW_INSTANCE", "GET", "/instances/{instance_id}")}
+    # Every endpoint the client calls is served under the same name, method and path.
+    assert provider <= emulator, sorted(provider - emulator)
+    # The emulator serves every migration endpoint the client knows, and nothing else beyond
+    # the instance endpoints (which a client may not call yet).
+    assert migration <= provider
+    assert emulator - provider <= instance
 
 
 # ------------------------------------------------------------------------------------------------

@@ -511,10 +511,11 @@ OPERATOR_CASES = [
         "operator",
     ),
     Case(
-        "configure op password_conn_id empty",
+        "configure op password_conn_id int",
         "source_instance.password_conn_id",
-        constructing(lambda: op_configure(source_instance={"addrs": "h:1", "password_conn_id": ""})),
+        constructing(lambda: op_configure(source_instance={"addrs": "h:1", "password_conn_id": 7})),
         "operator",
+        "'' for a Redis without a password",
     ),
     Case(
         "configure op unknown status",

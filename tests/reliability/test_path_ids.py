@@ -155,6 +155,7 @@ SYNC_CALLS: dict[Api, tuple[str, Callable[[DcsHook, Any], Any]]] = {
     Api.ROLLBACK_IP: ("migration_task_id", lambda h, i: h.rollback_instance_ip(i)),
     Api.SHOW_JOB: ("job_id", lambda h, i: h.get_job(i)),
     Api.SHOW_WHITELIST: ("instance_id", lambda h, i: h.get_whitelist(i)),
+    Api.SHOW_INSTANCE: ("instance_id", lambda h, i: h.get_instance(i)),
     Api.UPDATE_WHITELIST: (
         "instance_id",
         lambda h, i: h.replace_whitelist(i, enable_whitelist=False, whitelist=[]),

@@ -482,7 +482,12 @@ class TaskStore:
         ip_switch.rollback(task, now, self.config, self.instances)
         advance(task, now, self.engine)
 
-    # ---------------------------------------------------------------- API: whitelist
+    # ---------------------------------------------------------------- API: instances, whitelists
+
+    def show_instance(self, instance_id: str, used_memory_mb: int | None = None) -> dict[str, Any]:
+        """ShowInstance: a known instance's details (``used_memory_mb``: its Redis's figure, if
+        read); else HTTP 404 DCS.3022."""
+        return views.dcs_instance(self.instances.require(instance_id, "instance_id"), used_memory_mb)
 
     def show_whitelist(self, instance_id: str) -> dict[str, Any]:
         """#17: a known instance's whitelist (default: disabled, empty); else HTTP 404 DCS.3022."""

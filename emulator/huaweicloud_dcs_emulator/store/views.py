@@ -5,12 +5,14 @@ Pure functions: they read a task, a job or a whitelist and never change it.
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from huaweicloud_dcs_emulator import statuses
 from huaweicloud_dcs_emulator.engines.protocol import Phase, RedisEndpoint, Snapshot
-from huaweicloud_dcs_emulator.store.instances import DEFAULT_REDIS_PORT, made_up_host
+from huaweicloud_dcs_emulator.store.instances import DEFAULT_REDIS_PORT, Instance, made_up_host
 from huaweicloud_dcs_emulator.store.records import ACTIVE, IMPORT, Job, LogEntry, Task, Whitelist, seed
 from huaweicloud_dcs_emulator.store.times import iso_time, ms_time, slash_time
 
@@ -179,4 +181,63 @@ def whitelist(instance_id: str, current: Whitelist) -> dict[str, Any]:
         "instance_id": instance_id,
         "enable_whitelist": current.enable_whitelist,
         "whitelist": [dict(group, ip_list=list(group["ip_list"])) for group in current.groups],
+    }
+
+
+#: ``used_memory`` of an instance whose Redis the emulator does not read (MB; an empty Redis
+#: uses one or two).
+MADE_UP_USED_MEMORY_MB = 2
+_SPEC_SUFFIX = {"ha": ".r2", "cluster": ".shard", "ha_rw_split": ".p2"}
+
+
+def _made_up_uuid(kind: str, instance_id: str) -> str:
+    return str(uuid.UUID(int=seed(f"{kind}:{instance_id}")))
+
+
+def _domain_name(instance_id: str) -> str:
+    """A name that never resolves (``.invalid``): a client must connect to ``ip``/``port``."""
+    label = re.sub(r"[^a-z0-9-]+", "-", instance_id.lower()).strip("-")[:50] or "instance"
+    return f"redis-{label}.dcs.emulator.invalid"
+
+
+def dcs_instance(instance: Instance, used_memory_mb: int | None = None) -> dict[str, Any]:
+    """ "Query a DCS instance" (``GET /instances/{instance_id}``): a subset of the reference's fields.
+
+    ``ip`` is the host, or a cluster's hosts joined by commas, ``port`` the (first) port;
+    ``used_memory_mb``: what the instance's Redis reports (else :data:`MADE_UP_USED_MEMORY_MB`).
+    The ids of its VPC, subnet and security group, its domain name and spec code are made up
+    (stable per id). There is no password in it.
+    """
+    memory = instance.max_memory_mb
+    capacity = memory // 1024
+    minor = f"{memory / 1024:g}" if memory < 1024 else ""
+    used = min(MADE_UP_USED_MEMORY_MB, memory) if used_memory_mb is None else used_memory_mb
+    mode = instance.cache_mode
+    return {
+        "instance_id": instance.instance_id,
+        "name": f"dcs-{instance.instance_id[:8]}",
+        "description": "",
+        "engine": "Redis",
+        "engine_version": instance.engine_version,
+        "status": instance.status,
+        "ip": instance.ip,
+        "port": instance.port,
+        "domain_name": _domain_name(instance.instance_id),
+        "cache_mode": mode,
+        "max_memory": memory,
+        "used_memory": used,
+        "capacity": capacity,
+        "capacity_minor": minor,
+        "spec_code": f"redis.{mode}.xu1.large{_SPEC_SUFFIX.get(mode, '')}.{capacity or minor}",
+        "no_password_access": "true" if instance.no_password_access else "false",
+        "access_user": "",
+        "product_type": "generic",
+        "charging_mode": 0,
+        "vpc_id": _made_up_uuid("vpc", instance.instance_id),
+        "subnet_id": _made_up_uuid("subnet", instance.instance_id),
+        "security_group_id": _made_up_uuid("security-group", instance.instance_id),
+        "enterprise_project_id": "0",
+        "enable_ssl": False,
+        "enable_publicip": False,
+        "created_at": iso_time(instance.registered_at),
     }

@@ -15,6 +15,7 @@ from huaweicloud_dcs_provider.api import validation as v
 from huaweicloud_dcs_provider.api.endpoints import Api
 from huaweicloud_dcs_provider.api.models import (
     BatchResult,
+    DcsInstance,
     Job,
     MigrationLog,
     MigrationStats,
@@ -288,6 +289,14 @@ def show_whitelist(instance_id: str) -> Call[Whitelist]:
     params = {"instance_id": v.safe_id("instance_id", instance_id)}
     return Call(
         Api.SHOW_WHITELIST, params, parse=lambda d: Whitelist.from_api(_obj(d), instance_id=instance_id)
+    )
+
+
+def show_instance(instance_id: str) -> Call[DcsInstance]:
+    """#20: a DCS instance (its address, engine version, mode and memory)."""
+    params = {"instance_id": v.safe_id("instance_id", instance_id)}
+    return Call(
+        Api.SHOW_INSTANCE, params, parse=lambda d: DcsInstance.from_api(_obj(d), instance_id=instance_id)
     )
 
 

@@ -96,6 +96,7 @@ class Api(Endpoint, Enum):
     UPDATE_WHITELIST_ASYNC = _spec(
         "update_whitelist_async", "PUT", "/instance/{instance_id}/whitelist-async"
     )  # 19
+    SHOW_INSTANCE = _spec("show_instance", "GET", "/instances/{instance_id}")  # 20 (ShowInstance)
 
     @property
     def aiohttp_route(self) -> str:

@@ -26,6 +26,8 @@ MAX_ERROR_TEXT = 1000
 
 def to_int(value: Any) -> int | None:
     """An integer from a number or a numeric string; ``None`` when absent or unreadable."""
+    if value is None:  # the most common case first: an absent figure
+        return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str):
@@ -70,6 +72,8 @@ def to_bool(value: Any) -> bool | None:
 
 def _str(value: Any) -> str | None:
     """Text from a string or a number; ``None`` for anything else (``null``, a list, an object)."""
+    if value is None:  # the most common cases first: each field of every answer comes here
+        return None
     if isinstance(value, str):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -345,6 +349,58 @@ class Whitelist(_Model):
                 for g in (groups if isinstance(groups, list) else [])
                 if isinstance(g, dict)
             ],
+        )
+
+
+@dataclass(frozen=True)
+class DcsInstance(_Model):
+    """A DCS instance as ``GET /instances/{id}`` shows it: where it answers and what it is.
+
+    ``ip`` holds several addresses, comma-separated, for a cluster instance. ``cache_mode`` is
+    ``single``, ``ha``, ``cluster``, ``proxy`` (Proxy Cluster) or ``ha_rw_split``.
+    """
+
+    instance_id: str
+    name: str | None = None
+    status: str | None = None
+    engine_version: str | None = None
+    cache_mode: str | None = None
+    ip: str | None = None
+    port: int | None = None
+    domain_name: str | None = None
+    max_memory_mb: int | None = None
+    used_memory_mb: int | None = None
+    no_password_access: bool | None = None
+    #: ``generic`` (basic edition) or ``enterprise`` (professional), where the record says.
+    product_type: str | None = None
+
+    @property
+    def addrs(self) -> str | None:
+        """``ip:port[,ip:port...]`` (the domain name when no IP is shown), or ``None``."""
+        hosts = [h.strip() for h in (self.ip or "").split(",") if h.strip()] or (
+            [self.domain_name] if self.domain_name else []
+        )
+        if not hosts or not self.port:
+            return None
+        return ",".join(f"[{h}]:{self.port}" if ":" in h else f"{h}:{self.port}" for h in hosts)
+
+    @classmethod
+    def from_api(cls, data: Any, *, instance_id: str) -> DcsInstance:
+        """Parse ``GET /instances/{instance_id}``."""
+        data = _obj(data)
+        return cls(
+            instance_id=_str(data.get("instance_id")) or instance_id,
+            name=_str(data.get("name")),
+            status=_str(data.get("status")),
+            engine_version=_str(data.get("engine_version")),
+            cache_mode=(_str(data.get("cache_mode")) or "").lower() or None,
+            ip=_str(data.get("ip")) or None,
+            port=to_int(data.get("port")),
+            domain_name=_str(data.get("domain_name")) or None,
+            max_memory_mb=to_int(data.get("max_memory")),
+            used_memory_mb=to_int(data.get("used_memory")),
+            no_password_access=to_bool(data.get("no_password_access")),
+            product_type=_str(data.get("product_type")) or None,
         )
 
 

@@ -18,10 +18,23 @@ MAX_DEPTH = 32
 SECRET_KEY_FRAGMENTS = ("password", "passwd", "pwd", "secret", "token", "authorization")
 
 
+#: What :func:`is_secret_key` said of the key names seen so far (API answers reuse a few dozen
+#: names; bounded, so hostile answers with ever new names cannot grow it without end).
+_SECRET_KEY_VERDICTS: dict[str, bool] = {}
+_MAX_REMEMBERED_KEYS = 2048
+#: Values that are never containers: returned as they are, without a call.
+_LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def is_secret_key(key: str) -> bool:
     """True when a field with this name holds a secret."""
-    lowered = key.lower()
-    return any(fragment in lowered for fragment in SECRET_KEY_FRAGMENTS)
+    verdict = _SECRET_KEY_VERDICTS.get(key) if type(key) is str else None
+    if verdict is None:
+        lowered = key.lower()
+        verdict = any(fragment in lowered for fragment in SECRET_KEY_FRAGMENTS)
+        if type(key) is str and len(_SECRET_KEY_VERDICTS) < _MAX_REMEMBERED_KEYS:
+            _SECRET_KEY_VERDICTS[key] = verdict
+    return verdict
 
 
 def redact(value: Any, *, _depth: int = 0) -> Any:
@@ -30,20 +43,36 @@ def redact(value: Any, *, _depth: int = 0) -> Any:
     Empty or ``None`` secrets are left as they are (they reveal nothing and say "no password").
     Containers nested deeper than :data:`MAX_DEPTH` are replaced by ``***`` (no recursion error).
     """
+    cls = type(value)
+    if cls is dict:  # what JSON gives: the common case, without the ABC checks
+        return _redact_dict(value, _depth)
+    if cls in _LEAF_TYPES:
+        return value
     if isinstance(value, Mapping | list | tuple) and _depth >= MAX_DEPTH:
         return REDACTED
     if isinstance(value, Mapping):
-        return {
-            key: (
-                REDACTED
-                if is_secret_key(str(key)) and item not in (None, "")
-                else redact(item, _depth=_depth + 1)
-            )
-            for key, item in value.items()
-        }
+        return _redact_dict(value, _depth)
     if isinstance(value, list | tuple):
-        return [redact(item, _depth=_depth + 1) for item in value]
+        return [item if type(item) in _LEAF_TYPES else redact(item, _depth=_depth + 1) for item in value]
     return value
+
+
+def _redact_dict(value: Mapping[Any, Any], depth: int) -> Any:
+    if depth >= MAX_DEPTH:
+        return REDACTED
+    verdicts = _SECRET_KEY_VERDICTS
+    result: dict[Any, Any] = {}
+    for key, item in value.items():
+        secret = verdicts.get(key) if type(key) is str else None
+        if secret is None:
+            secret = is_secret_key(key if type(key) is str else str(key))
+        if secret and item not in (None, ""):
+            result[key] = REDACTED
+        elif type(item) in _LEAF_TYPES:
+            result[key] = item
+        else:
+            result[key] = redact(item, _depth=depth + 1)
+    return result
 
 
 #: Fields whose values are identifiers, statuses, codes, numbers, addresses, names or times: what a

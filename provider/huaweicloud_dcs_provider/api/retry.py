@@ -4,7 +4,9 @@ Retried: HTTP 429, HTTP 5xx, the documented "busy" 400 codes (``DCS.4017``, ``DC
 ``DCS.4049``), connection errors and timeouts (a connection broken in the middle of the answer
 included), and success answers that cannot be read (empty, cut off or not JSON:
 :class:`~huaweicloud_dcs_provider.exceptions.DcsResponseError`). Everything else (other 4xx: bad
-input, bad credentials, a clock the gateway finds off, unknown task) fails at once. Waits grow
+input, bad credentials, a clock the gateway finds off, unknown task; a TLS handshake that failed
+for good, :class:`~huaweicloud_dcs_provider.exceptions.DcsTlsError`: an untrusted certificate, or
+an endpoint answering TLS in plain HTTP) fails at once. Waits grow
 exponentially with full jitter, honour a ``Retry-After`` header, and are bounded both in attempts
 and in total time.
 
@@ -18,6 +20,7 @@ do not retry it at all.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +40,8 @@ log = logging.getLogger(__name__)
 def is_retryable(exc: BaseException) -> bool:
     """True for transient failures: throttling, server errors, busy codes, network faults.
 
-    A failed TLS certificate check is a network error that never fixes itself: not retried.
+    A failed TLS handshake that never fixes itself (an untrusted certificate, a plain-HTTP
+    endpoint answering TLS: :class:`DcsTlsError`) is not retried.
     """
     if isinstance(exc, DcsTlsError):
         return False
@@ -100,29 +104,50 @@ class RetryPolicy:
             sleep,
         )
 
-    def tenacity_kwargs(self, *, retry_ambiguous: bool = True) -> dict[str, Any]:
+    def tenacity_kwargs(
+        self, *, retry_ambiguous: bool = True, started: float | None = None
+    ) -> dict[str, Any]:
         """Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying``.
 
         :param retry_ambiguous: False for a call that must not be sent again after an ambiguous
             failure (and that the caller cannot check): such failures are raised at once.
+        :param started: ``time.monotonic()`` when the call's first attempt started, for a caller that
+            made that attempt before handing its failure to the controller (the sync hook): the
+            total time bound counts from then, as it does when the controller makes every attempt.
         """
         predicate = is_retryable if retry_ambiguous else _retryable_unless_ambiguous
+        total: tenacity.stop.stop_base = (
+            tenacity.stop_after_delay(self.max_total_seconds)
+            if started is None
+            else _StopAfterTotal(started, self.max_total_seconds)
+        )
         return {
-            "stop": tenacity.stop_after_attempt(self.max_attempts)
-            | tenacity.stop_after_delay(self.max_total_seconds),
+            "stop": tenacity.stop_after_attempt(self.max_attempts) | total,
             "wait": self._wait,
             "retry": tenacity.retry_if_exception(predicate),
             "reraise": True,
             "before_sleep": self._log_before_sleep,
         }
 
-    def retrying(self, *, retry_ambiguous: bool = True) -> tenacity.Retrying:
-        """A synchronous retry controller."""
-        return tenacity.Retrying(**self.tenacity_kwargs(retry_ambiguous=retry_ambiguous))
+    def retrying(self, *, retry_ambiguous: bool = True, started: float | None = None) -> tenacity.Retrying:
+        """A synchronous retry controller (``started``: see :meth:`tenacity_kwargs`)."""
+        return tenacity.Retrying(**self.tenacity_kwargs(retry_ambiguous=retry_ambiguous, started=started))
 
     def async_retrying(self, *, retry_ambiguous: bool = True) -> tenacity.AsyncRetrying:
         """An asynchronous retry controller (same policy)."""
         return tenacity.AsyncRetrying(**self.tenacity_kwargs(retry_ambiguous=retry_ambiguous))
+
+
+class _StopAfterTotal(tenacity.stop.stop_base):
+    """``stop_after_delay`` counted from a given start (the first attempt's) instead of the controller's."""
+
+    def __init__(self, started: float, max_delay: float) -> None:
+        self.started = started
+        self.max_delay = max_delay
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        outcome_at = retry_state.outcome_timestamp
+        return (time.monotonic() if outcome_at is None else outcome_at) - self.started >= self.max_delay
 
 
 def _retryable_unless_ambiguous(exc: BaseException) -> bool:

@@ -22,14 +22,16 @@ canonical query string that was signed, so what goes on the wire is exactly what
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from requests import PreparedRequest
@@ -80,6 +82,12 @@ def encode_component(value: str) -> str:
 
 def canonical_uri(path: str) -> str:
     """Canonical form of a URL path: decoded, re-encoded per segment, always ending in ``/``."""
+    return _canonical_uri(path) if type(path) is str else _canonical_uri.__wrapped__(path)
+
+
+@functools.lru_cache(maxsize=512)
+def _canonical_uri(path: str) -> str:
+    # Pure, so kept: a wait signs the same path on every poll.
     uri = "/".join(encode_component(segment) for segment in unquote(path).split("/"))
     return uri if uri.endswith("/") else uri + "/"
 
@@ -176,7 +184,7 @@ def string_to_sign(canonical: str, sdk_date: str) -> str:
 
 def signature(secret_key: str, to_sign: str) -> str:
     """Hex HMAC-SHA256 of the string to sign, keyed with the secret key."""
-    return hmac.new(secret_key.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(secret_key.encode("utf-8"), to_sign.encode("utf-8"), "sha256").hex()
 
 
 def authorization_header(access_key: str, signed_names: Sequence[str], sig: str) -> str:
@@ -245,17 +253,22 @@ def sign(
     ``X-Sdk-Date`` already in ``headers`` wins over ``sdk_date``, as in the official SDK.
     """
     all_headers = dict(headers)
+    # The first value of each header name, whatever its case (what ``_get_header`` finds): the
+    # headers added below are never among the names looked up after them.
+    given: dict[str, str] = {}
+    for name, value in all_headers.items():
+        given.setdefault(name.lower(), value)
     if credentials.security_token:
         all_headers[SECURITY_TOKEN_HEADER] = credentials.security_token
-    content_type = _get_header(all_headers, "Content-Type")
+    content_type = given.get("content-type")
     if content_type and not content_type.startswith(("application/json", "application/bson")):
         all_headers[CONTENT_SHA256_HEADER] = "UNSIGNED-PAYLOAD"
-    existing_date = _get_header(all_headers, DATE_HEADER)
+    existing_date = given.get("x-sdk-date")
     # The header goes out stripped (below), so the string to sign must use the stripped date too.
     date_text = (existing_date if existing_date is not None else sdk_date).strip()
     if existing_date is None:
         all_headers[DATE_HEADER] = sdk_date
-    if _get_header(all_headers, "Host") is None:
+    if given.get("host") is None:
         all_headers["Host"] = host
     canonical, names = canonical_request(method, path, query, all_headers, body)
     sig = signature(credentials.secret_key, string_to_sign(canonical, date_text))
@@ -272,9 +285,19 @@ def sign(
 # --------------------------------------------------------------------------------------------
 
 
+#: The last ``X-Sdk-Date`` made, with its second: calls in the same second share the text.
+_last_sdk_date: tuple[int, str] = (-1, "")
+
+
 def now_sdk_date() -> str:
     """Current UTC time as ``X-Sdk-Date`` text."""
-    return format_sdk_date(datetime.now(UTC))
+    global _last_sdk_date
+    second = int(time.time())
+    last_second, text = _last_sdk_date
+    if second != last_second:
+        text = time.strftime(DATE_FORMAT, time.gmtime(second))
+        _last_sdk_date = (second, text)
+    return text
 
 
 # Headers the adapters sign. Transport headers that clients and proxies add or rewrite
@@ -283,10 +306,6 @@ def now_sdk_date() -> str:
 SIGNED_HEADER_ALLOWLIST = frozenset(
     {"content-type", "host", "user-agent", "x-project-id", "x-sdk-date", "x-security-token"}
 )
-
-
-def _signable(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.lower() in SIGNED_HEADER_ALLOWLIST}
 
 
 def _body_bytes(body: bytes | str | None) -> bytes:
@@ -310,15 +329,25 @@ class RequestsSigner:
         return f"RequestsSigner({self.credentials!r})"
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        from urllib.parse import parse_qsl, urlunsplit
-
         url = urlsplit(request.url or "")
-        query = parse_qsl(url.query, keep_blank_values=True)
-        headers = {
-            k: v for k, v in request.headers.items() if k.lower() not in ("authorization", "x-sdk-date")
-        }
-        headers.setdefault("Host", url.netloc)
-        signable = _signable(headers)
+        return self.sign_split(request, url, parse_qsl(url.query, keep_blank_values=True))
+
+    def sign_split(
+        self, request: PreparedRequest, url: SplitResult, query: Sequence[tuple[str, str]]
+    ) -> PreparedRequest:
+        """Sign ``request`` whose URL, already split, is ``url`` and whose query pairs are ``query``.
+
+        What :meth:`__call__` does, for a caller that split the URL once and kept it (the sync
+        hook's transport: the same URL for every poll of a task).
+        """
+        # The request's headers that are signed (SIGNED_HEADER_ALLOWLIST) less a stale X-Sdk-Date,
+        # plus Host if absent.
+        signable: dict[str, str] = {}
+        for name, value in request.headers.items():
+            lowered = name.lower()
+            if lowered in SIGNED_HEADER_ALLOWLIST and lowered != "x-sdk-date":
+                signable[name] = value
+        signable.setdefault("Host", url.netloc)
         signed = sign(
             method=request.method or "GET",
             host=url.netloc,
@@ -332,7 +361,7 @@ class RequestsSigner:
         for name, value in signed.headers.items():
             # http.client writes str header values as latin-1; hand it the UTF-8 bytes that were
             # signed (as the SDK does), so a non-ASCII value is neither mis-sent nor an error.
-            request.headers[name] = value.encode("utf-8").decode("latin-1")
+            request.headers[name] = value if value.isascii() else value.encode("utf-8").decode("latin-1")
         request.url = urlunsplit((url.scheme, url.netloc, url.path, signed.query_string, ""))
         return request
 

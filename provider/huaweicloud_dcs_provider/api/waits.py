@@ -46,14 +46,22 @@ def error_logs(task_id: str) -> Plan[list[MigrationLog]]:
     return entries
 
 
+def tasks_named(
+    name: str | None = None, page_size: int = calls.DEFAULT_PAGE_SIZE
+) -> Plan[list[MigrationTask]]:
+    """Every task of the list (all pages), only those called ``name`` when it is given."""
+    tasks: list[MigrationTask] = yield from all_pages(
+        lambda offset: calls.list_tasks_page(offset=offset, limit=page_size, name=name)
+    )
+    return tasks
+
+
 def listed(task_id: str, name: str | None = None) -> Plan[bool]:
     """True while the task list has the task (filtered by name when it is known).
 
     The list is the judge of existence: after a delete, the detail call may still answer.
     """
-    tasks: list[MigrationTask] = yield from all_pages(
-        lambda offset: calls.list_tasks_page(offset=offset, limit=calls.DEFAULT_PAGE_SIZE, name=name)
-    )
+    tasks = yield from tasks_named(name)
     return any(task.task_id == task_id for task in tasks)
 
 

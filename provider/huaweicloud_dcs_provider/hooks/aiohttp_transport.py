@@ -25,6 +25,8 @@ from huaweicloud_dcs_provider.api.signing import now_sdk_date, prepare_signed
 from huaweicloud_dcs_provider.api.transport import Call
 from huaweicloud_dcs_provider.connection import (
     DcsConnectionSettings,
+    plain_http_message,
+    plain_text_answer,
     tls_failure_detail,
     tls_failure_message,
 )
@@ -148,6 +150,11 @@ async def send(
             operation=operation,
         ) from None
     except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+        plain = plain_text_answer(str(exc)) if isinstance(exc, aiohttp.ClientSSLError) else None
+        if plain:  # a plain-HTTP server answered the handshake: no retry will change that
+            raise DcsTlsError(
+                plain_http_message(operation, endpoint, plain), request_sent=False, operation=operation
+            ) from None
         raise DcsConnectionError(
             f"DCS {operation}: cannot connect to {endpoint} ({type(exc).__name__})",
             request_sent=False,

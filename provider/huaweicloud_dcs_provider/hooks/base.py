@@ -25,6 +25,7 @@ from huaweicloud_dcs_provider.exceptions import (
     DcsAuthError,
     DcsClockSkewError,
     DcsConnectionError,
+    DcsTlsError,
 )
 from huaweicloud_dcs_provider.provider_info import HOOK_NAME
 
@@ -61,9 +62,14 @@ def may_echo(secrets: list[str], body: bytes, headers: Mapping[str, str]) -> boo
         return False
     if b"\\" in body:
         return True
-    return any(secret.encode("utf-8") in body for secret in secrets) or any(
-        secret in value for value in headers.values() for secret in secrets
-    )
+    for secret in secrets:
+        if secret.encode("utf-8") in body:
+            return True
+    for value in headers.values():
+        for secret in secrets:
+            if secret in value:
+                return True
+    return False
 
 
 class DcsHookBase:
@@ -129,6 +135,8 @@ def describe_failure(exc: BaseException, settings_endpoint: str | None) -> str:
         if exc.error_code and exc.error_code.startswith("DCS.100"):
             hint = "the project_id does not belong to these credentials (check the connection's project_id)"
         return f"Authentication failed ({exc}): {hint}."
+    if isinstance(exc, DcsTlsError):
+        return f"TLS with the DCS endpoint {settings_endpoint} failed: {exc}."
     if isinstance(exc, DcsConnectionError):
         return f"Cannot reach the DCS endpoint {settings_endpoint}: {exc}. Check the host and the network."
     if isinstance(exc, DcsApiError):

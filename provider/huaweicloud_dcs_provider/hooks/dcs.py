@@ -22,6 +22,7 @@ from huaweicloud_dcs_provider.api import calls, waits
 from huaweicloud_dcs_provider.api import validation as v
 from huaweicloud_dcs_provider.api.models import (
     BatchResult,
+    DcsInstance,
     Job,
     MigrationLog,
     MigrationStats,
@@ -222,7 +223,12 @@ class DcsHook(DcsSyncHookBase):
             task = self.get_migration_task(task_id)
             return task if configure_took_effect(before, task.status) else None
 
-        return self._execute(call, find_effect=find_configured)
+        configured = self._execute(call, find_effect=find_configured)
+        body = call.body if isinstance(call.body, dict) else {}
+        from huaweicloud_dcs_provider.lineage import report_hook_lineage
+
+        report_hook_lineage(self, body.get("source_instance") or {}, body.get("target_instance") or {})
+        return configured
 
     def get_migration_task(self, migration_task_id: str) -> MigrationTask:
         """Task detail (passwords redacted). Unknown task: :class:`DcsApiError` with ``is_not_found``."""
@@ -302,6 +308,10 @@ class DcsHook(DcsSyncHookBase):
     def get_job(self, job_id: str) -> Job:
         """An asynchronous DCS job (status ``INIT``, ``RUNNING``, ``SUCCESS`` or ``FAIL``)."""
         return self._execute(calls.show_job(job_id))
+
+    def get_instance(self, instance_id: str) -> DcsInstance:
+        """A DCS instance: its address (``.addrs``), engine version, ``cache_mode`` and memory."""
+        return self._execute(calls.show_instance(instance_id))
 
     def get_whitelist(self, instance_id: str) -> Whitelist:
         """The IP whitelist of a DCS instance."""

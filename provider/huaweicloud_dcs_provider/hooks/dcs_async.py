@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 from airflow.providers.http.hooks.http import HttpAsyncHook
 
 from huaweicloud_dcs_provider import DEFAULT_CONN_ID
-from huaweicloud_dcs_provider.api import calls
+from huaweicloud_dcs_provider.api import calls, waits
 from huaweicloud_dcs_provider.api.models import Job, MigrationLog, MigrationStats, MigrationTask
-from huaweicloud_dcs_provider.api.plan import Plan, all_pages, drive_async
+from huaweicloud_dcs_provider.api.plan import Plan, drive_async
 from huaweicloud_dcs_provider.api.retry import RetryPolicy
 from huaweicloud_dcs_provider.api.statuses import NOT_FOUND
 from huaweicloud_dcs_provider.api.transport import Call, read_response
@@ -153,8 +153,4 @@ class DcsAsyncHook(DcsHookBase, HttpAsyncHook):
 
     async def list_migration_tasks(self, name: str | None = None) -> list[MigrationTask]:
         """All migration tasks (every page), optionally filtered by name."""
-        return await self.run_plan(
-            all_pages(
-                lambda offset: calls.list_tasks_page(offset=offset, limit=calls.DEFAULT_PAGE_SIZE, name=name)
-            )
-        )
+        return await self.run_plan(waits.tasks_named(name))

@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 
-from huaweicloud_dcs_provider.api import calls
+from huaweicloud_dcs_provider.api import calls, waits
 from huaweicloud_dcs_provider.api.models import MigrationTask
-from huaweicloud_dcs_provider.api.plan import Plan, all_pages, drive_sync
+from huaweicloud_dcs_provider.api.plan import Plan, drive_sync
 from huaweicloud_dcs_provider.api.retry import QUICK_RETRY_POLICY, RetryPolicy, is_ambiguous
 from huaweicloud_dcs_provider.api.signing import RequestsSigner
 from huaweicloud_dcs_provider.api.transport import Call, read_response
@@ -127,12 +127,24 @@ class DcsSyncHookBase(DcsHookBase, HttpHook):
         retried after an ambiguous failure at all.
         """
         careful = call.api.look_before_retry
-        retrying = (policy or self.retry_policy).retrying(
-            retry_ambiguous=not careful or find_effect is not None
-        )
-        ambiguous = False
+        retry_ambiguous = not careful or find_effect is not None
+        started = time.monotonic()
+        # The first attempt is made before the retry controller exists (most calls need no other,
+        # and making the controller costs about as much as signing the request); a failure of it
+        # is handed to the controller, which judges it as if it had made the attempt itself (same
+        # attempt count, same total time bound, same waits and log lines).
+        failure: Exception | None = None
+        try:
+            return self._send(call)
+        except Exception as exc:
+            failure = exc
+            ambiguous = careful and is_ambiguous(exc)
+        retrying = (policy or self.retry_policy).retrying(retry_ambiguous=retry_ambiguous, started=started)
         for attempt in retrying:
             with attempt:
+                if failure is not None:
+                    first, failure = failure, None
+                    raise first
                 if ambiguous and find_effect is not None:
                     found = find_effect()
                     if found is not None:
@@ -158,9 +170,7 @@ class DcsSyncHookBase(DcsHookBase, HttpHook):
 
     def _tasks_named(self, name: str | None, page_size: int = calls.DEFAULT_PAGE_SIZE) -> list[MigrationTask]:
         """Every task (all pages), those called ``name`` only when it is given."""
-        return self.run_plan(
-            all_pages(lambda offset: calls.list_tasks_page(offset=offset, limit=page_size, name=name))
-        )
+        return self.run_plan(waits.tasks_named(name, page_size))
 
     def _create_named(self, call: Call[T], name: str, created: Callable[[MigrationTask], T]) -> T:
         """Run a call creating a task called ``name``; never create it twice.

@@ -30,6 +30,13 @@ def default_deferrable() -> bool:
     return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
 
 
+def wait_engine() -> Any:
+    """The wait engine, imported when a task runs (parsing a DAG does not load it)."""
+    from huaweicloud_dcs_provider.waiting import engine
+
+    return engine
+
+
 def check_literal(parameter: str, value: Any, check: Callable[[str, Any], Any]) -> None:
     """Run ``check(parameter, value)`` now when rendering cannot change ``value`` (else at run time)."""
     if v.is_literal(value):
@@ -47,6 +54,26 @@ def describe_instance(instance: Any) -> str:
     if addrs:
         return f"Redis {addrs}"
     return "(unknown)"
+
+
+class OpenLineageMethods:
+    """The three methods the OpenLineage listener calls (the ``openlineage`` extra), all answered
+    by the operator's ``_lineage()``: what it knows when asked, set again after a deferral."""
+
+    def _lineage(self) -> Any:
+        raise NotImplementedError
+
+    def get_openlineage_facets_on_start(self) -> Any:
+        """OpenLineage: the source as input, the target as output, the ``dcsMigration`` facet."""
+        return self._lineage()
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage, once done: the facet also holds the final status and the key counts."""
+        return self._lineage()
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """OpenLineage, on failure: the datasets and what is known of the task."""
+        return self._lineage()
 
 
 class DcsBaseOperator(BaseOperator):

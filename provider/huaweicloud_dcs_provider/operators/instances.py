@@ -2,9 +2,10 @@
 
 An instance is ``{"id": "<DCS instance id>"}`` or ``{"addrs": "host:port[,...]"}``, plus
 ``"password"`` (a literal or a ``{{ conn.x.password }}`` template) or ``"password_conn_id"`` (an
-Airflow connection whose password is the Redis password). :func:`split_instance` keeps the
-password out of the templated part at parse time, so Airflow never stores or shows it rendered;
-:func:`resolve_instance` puts it back in when the task runs, registered with the secrets masker.
+Airflow connection whose password is the Redis password; ``""`` for a Redis without one).
+:func:`split_instance` keeps the password out of the templated part at parse time, so Airflow
+never stores or shows it rendered; :func:`resolve_instance` puts it back in when the task runs,
+registered with the secrets masker.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from huaweicloud_dcs_provider.api import validation as v
-from huaweicloud_dcs_provider.compat import BaseHook, mask_secret, quiet_secret_channel
+from huaweicloud_dcs_provider.compat import (
+    AirflowNotFoundException,
+    BaseHook,
+    mask_secret,
+    quiet_secret_channel,
+)
 from huaweicloud_dcs_provider.exceptions import DcsValidationError
 
 #: Keys an instance (``source_instance``/``target_instance``) may have in DAG code.
@@ -30,9 +36,11 @@ def check_instance_keys(parameter: str, value: Mapping[str, Any]) -> None:
     if value.get("password") not in (None, "") and value.get("password_conn_id"):
         raise DcsValidationError(parameter, "give either 'password' or 'password_conn_id', not both")
     conn_id = value.get("password_conn_id")
-    if conn_id is not None and (not isinstance(conn_id, str) or not conn_id.strip()):
+    if conn_id is not None and not isinstance(conn_id, str):
         raise DcsValidationError(
-            f"{parameter}.password_conn_id", "must be an Airflow connection id (a string)"
+            f"{parameter}.password_conn_id",
+            f"must be a string, got {type(conn_id).__name__}",
+            "an Airflow connection id, or '' for a Redis without a password",
         )
     password = value.get("password")
     if password is not None and not isinstance(password, str):
@@ -74,8 +82,7 @@ def resolve_instance(
     instance = dict(rendered)
     conn_id = instance.get("password_conn_id")
     if isinstance(conn_id, str) and not conn_id.strip():
-        # A template that rendered empty (e.g. a param left ''): no password. A literal ''
-        # never gets here, it is refused when the DAG is parsed.
+        # '' (a literal, or a template that rendered empty, e.g. a param left ''): no password.
         del instance["password_conn_id"]
     check_instance_keys(parameter, instance)
     password = instance.pop("password", None)
@@ -85,8 +92,7 @@ def resolve_instance(
     if conn_id:
         if password not in (None, ""):
             raise DcsValidationError(parameter, "give either 'password' or 'password_conn_id', not both")
-        quiet_secret_channel()  # before Airflow registers the connection's secrets
-        password = BaseHook.get_connection(str(conn_id)).password
+        password = _connection_password(f"{parameter}.password_conn_id", str(conn_id))
         if not password:
             raise DcsValidationError(
                 f"{parameter}.password_conn_id", f"connection {conn_id!r} has no password"
@@ -97,3 +103,17 @@ def resolve_instance(
         mask_secret(password)
         instance["password"] = password
     return instance
+
+
+def _connection_password(parameter: str, conn_id: str) -> str | None:
+    """The password of Airflow connection ``conn_id``; a missing one is named with ``parameter``."""
+    quiet_secret_channel()  # before Airflow registers the connection's secrets
+    try:
+        return BaseHook.get_connection(conn_id).password
+    except AirflowNotFoundException:
+        raise DcsValidationError(
+            parameter,
+            f"Airflow connection {conn_id!r} is not defined: add it, its password the Redis "
+            "password (airflow connections add, or AIRFLOW_CONN_<ID>), or give '' for a Redis "
+            "without a password",
+        ) from None

@@ -22,7 +22,7 @@ from huaweicloud_dcs_provider.api.plan import Deadline, Plan, poll_until
 from huaweicloud_dcs_provider.api.validation import safe_id
 from huaweicloud_dcs_provider.compat import Context
 from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsError
-from huaweicloud_dcs_provider.operators.base import DcsBaseOperator, check_literal
+from huaweicloud_dcs_provider.operators.base import DcsBaseOperator, check_literal, wait_engine
 
 if TYPE_CHECKING:
     from huaweicloud_dcs_provider.api.models import MigrationTask
@@ -273,7 +273,7 @@ class DcsStopMigrationTaskOperator(DcsBaseOperator):
         if not self.wait_for_completion:
             return result
         tracker = self._tracker(task_id, (TaskStatus.TERMINATED.value,), waiting.deadline_after(self.timeout))
-        done = waiting.handle_event(self.hook.run_plan(_engine().wait(tracker, self.poll_interval)))
+        done = waiting.handle_event(self.hook.run_plan(wait_engine().wait(tracker, self.poll_interval)))
         result["status"] = done.get("task_status")
         return result
 
@@ -365,10 +365,3 @@ class DcsDeleteMigrationTaskOperator(DcsBaseOperator):
         self.hook.run_plan(self._until_gone(task_id, name))
         self.log.info("DCS migration task %s is deleted (gone from the task list)", task_id)
         return task_id
-
-
-def _engine() -> Any:
-    """The wait engine, imported when a task runs (parsing a DAG does not load it)."""
-    from huaweicloud_dcs_provider.waiting import engine
-
-    return engine

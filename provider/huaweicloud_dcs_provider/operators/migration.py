@@ -26,9 +26,11 @@ from huaweicloud_dcs_provider.compat import Context
 from huaweicloud_dcs_provider.exceptions import DcsApiError, DcsError
 from huaweicloud_dcs_provider.operators.base import (
     DcsBaseOperator,
+    OpenLineageMethods,
     check_literal,
     default_deferrable,
     describe_instance,
+    wait_engine,
 )
 from huaweicloud_dcs_provider.operators.instances import resolve_instance, split_instance
 
@@ -71,7 +73,7 @@ def _bandwidth(parameter: str, value: Any) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-class DcsConfigureOnlineMigrationOperator(DcsBaseOperator):
+class DcsConfigureOnlineMigrationOperator(OpenLineageMethods, DcsBaseOperator):
     """Configure an online migration task, which starts the migration, and wait for it.
 
     The migration task must exist (see
@@ -327,14 +329,15 @@ class DcsConfigureOnlineMigrationOperator(DcsBaseOperator):
         task = self._configure_or_attach(call, source, target, deadline, is_retry=is_retry)
         summary = task.summary()
         summary["id"] = summary.get("id") or migration_task_id
+        self._lineage_result = summary
         if not self.wait_for_completion:
             return summary
         success = self._success_statuses()
         tracker = self._tracker(migration_task_id, success, deadline)
         if not self.deferrable:
-            final = self.hook.run_plan(_engine().wait(tracker, self.poll_interval))
+            final = self.hook.run_plan(wait_engine().wait(tracker, self.poll_interval))
             return self._complete(final, summary, context)
-        event = self.hook.run_plan(_engine().check(tracker))
+        event = self.hook.run_plan(wait_engine().check(tracker))
         if event is not None:
             return self._complete(event, summary, context)
         from huaweicloud_dcs_provider.triggers.migration import DcsMigrationTaskTrigger
@@ -375,14 +378,28 @@ class DcsConfigureOnlineMigrationOperator(DcsBaseOperator):
         result["name"] = done.get("task_name") or result.get("name")
         result["status"] = done.get("task_status")
         result["stats"] = done.get("stats")
+        self._lineage_result = result  # set again after a deferral (the attribute does not survive it)
         assets.attach_event_extra(
             context, self.outlets, assets.event_extra(result, migration_method=self.migration_method)
         )
         return result
 
+    # ---------------------------------------------------------------- lineage (openlineage extra)
 
-def _engine() -> Any:
-    """The wait engine, imported when a task runs (parsing a DAG does not load it)."""
-    from huaweicloud_dcs_provider.waiting import engine
+    def _lineage(self) -> Any:
+        from huaweicloud_dcs_provider import lineage
 
-    return engine
+        result = getattr(self, "_lineage_result", None) or {}
+        stats = result.get("stats") or {}
+        task_id = result.get("id") or self.migration_task_id
+        facts = {
+            "migration_task_id": task_id if isinstance(task_id, str) and "{{" not in task_id else None,
+            "migration_method": self.migration_method if isinstance(self.migration_method, str) else None,
+            "status": result.get("status"),
+            "source_keys": stats.get("source_dbsize") if isinstance(stats, dict) else None,
+            "target_keys": stats.get("target_dbsize") if isinstance(stats, dict) else None,
+        }
+        counts = {"db0": facts["target_keys"]} if isinstance(facts["target_keys"], int) else None
+        return lineage.operator_lineage(
+            self.source_instance, self.target_instance, facts, target_key_counts=counts
+        )
