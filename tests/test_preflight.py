@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from huaweicloud_dcs_provider.datacheck import preflight_rules as rules
+from huaweicloud_dcs_provider.datacheck.preflight_reasons import MIB
 from huaweicloud_dcs_provider.datacheck.preflight_rules import NodeFacts, SideFacts
 from huaweicloud_dcs_provider.exceptions import DcsError, DcsValidationError
 from huaweicloud_dcs_provider.operators.preflight import DcsMigrationPreflightOperator
@@ -499,7 +500,7 @@ def test_the_rules_alone() -> None:
         ).result
         == "pass"
     )
-    node = NodeFacts("a:1", used_memory=10 * rules.MIB, maxmemory=0, replica_buffer=(1 * rules.MIB, 0))
+    node = NodeFacts("a:1", used_memory=10 * MIB, maxmemory=0, replica_buffer=(1 * MIB, 0))
     side = SideFacts("source", "x", reached=True, nodes=(node,))
     assert rules.replica_buffer(side).result == "warn"  # 1 MiB < 20% of 10 MiB used
     assert rules.password_issues("no-quote") == ()
@@ -512,7 +513,7 @@ def test_the_rules_alone() -> None:
     assert acl_allows("+@all -config|set", "sync") is True
     assert acl_allows("+@all %R~x", "sync") is None
     assert replica_limits("normal 0 0 0 slave 268435456 67108864 60 pubsub 1 2 3") == (268435456, 67108864)
-    assert replica_limits("normal 0 0 0 replica 256mb 64mb 60") == (256 * rules.MIB, 64 * rules.MIB)
+    assert replica_limits("normal 0 0 0 replica 256mb 64mb 60") == (256 * MIB, 64 * MIB)
     assert replica_limits("normal 0 0 0") is None
     assert memory_value("1gb") == 1024**3
     assert memory_value("10k") == 10_000

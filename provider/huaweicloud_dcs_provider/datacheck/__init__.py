@@ -8,7 +8,8 @@
 * :mod:`.compare`: one batch of keys compared on both sides (type, TTL, length, value);
 * :mod:`.report`: what was found, by kind, with examples and no value;
 * :mod:`.verify`: the verification run (databases, both directions, re-check rounds, progress);
-* :mod:`.preflight_rules`: the rules DCS's FAQ gives for a migration that works.
+* :mod:`.preflight_reasons`: what DCS's FAQ says a migration needs (thresholds, reasons, actions);
+* :mod:`.preflight_rules`: those rules applied to the facts read from the servers.
 
 Nothing here is imported when a DAG is parsed.
 """

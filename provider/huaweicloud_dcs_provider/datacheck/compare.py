@@ -139,6 +139,15 @@ def _probe(key: bytes, kind: str, mode: str) -> tuple[Any, ...]:
     return (LENGTH_COMMANDS[kind], key)
 
 
+def _type_suspect(key: bytes, kind: str, their_type: str) -> Suspect | None:
+    """The suspect when the target has no such key or one of another type than ``kind``."""
+    if their_type == "none":
+        return (key, MISSING_ON_TARGET, "")
+    if their_type != kind:
+        return (key, TYPE, f"{kind} on the source, {their_type} on the target")
+    return None
+
+
 def _wrong_type(reply: Any) -> bool:
     return isinstance(reply, Exception) and str(reply).startswith("WRONGTYPE")
 
@@ -177,10 +186,11 @@ def compare_keys(
     for i, (key, kind, my_ttl) in enumerate(listed):
         their_ttl, their_probe = theirs[2 * i], theirs[2 * i + 1]
         their_type = _text(their_probe) if probes[i][0] == "TYPE" else kind
-        if their_type == "none" or (isinstance(their_ttl, int) and their_ttl == -2):
-            suspects.append((key, MISSING_ON_TARGET, ""))
-        elif their_type != kind:
-            suspects.append((key, TYPE, f"{kind} on the source, {their_type} on the target"))
+        if isinstance(their_ttl, int) and their_ttl == -2:
+            their_type = "none"
+        differs = _type_suspect(key, kind, their_type)
+        if differs:
+            suspects.append(differs)
         elif _wrong_type(their_probe):
             retyped.append((key, kind))  # another type on the target: which one, below
         else:
@@ -193,13 +203,10 @@ def compare_keys(
         for (key, kind), reply in zip(
             retyped, _run(tgt, tgt_pace, [("TYPE", k) for k, _ in retyped]), strict=True
         ):
-            their_type = _text(reply)
-            if their_type == "none":
-                suspects.append((key, MISSING_ON_TARGET, ""))
-            elif their_type != kind:
-                suspects.append((key, TYPE, f"{kind} on the source, {their_type} on the target"))
-            else:  # its type changed back meanwhile
-                suspects.append((key, VALUE, "its length could not be read"))
+            # Its type changed back meanwhile: a suspect all the same (re-checked next round).
+            suspects.append(
+                _type_suspect(key, kind, _text(reply)) or (key, VALUE, "its length could not be read")
+            )
     if mode == KEYS or not alike:
         return suspects, len(listed)
     small: list[tuple[bytes, str]] = []

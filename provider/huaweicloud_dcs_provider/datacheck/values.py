@@ -72,38 +72,21 @@ def _unknown_command(exc: Exception) -> bool:
     return "unknown command" in str(exc).lower()
 
 
-def _members_on(tgt: Any, key: bytes, members: list[Any], tp: Pace) -> list[Any]:
-    """Whether each member is in the target's set: one ``SMISMEMBER``, else one ``SISMEMBER`` each."""
+def _lookup(tgt: Any, key: bytes, members: list[Any], tp: Pace, many: str, one: str) -> list[Any]:
+    """One answer per member from the target: one ``many`` command (``SMISMEMBER``, ``ZMSCORE``:
+    Redis 6.2+), else, on an older server, one ``one`` command (``SISMEMBER``, ``ZSCORE``) each."""
     import redis
 
     try:
         tp.take(1)
-        return list(tgt.smismember(key, members))
+        return list(tgt.execute_command(many, key, *members))
     except redis.ResponseError as exc:
         if not _unknown_command(exc):
             raise
     tp.take(len(members))
     pipe = tgt.pipeline(transaction=False)
     for member in members:
-        pipe.sismember(key, member)
-    return list(pipe.execute())
-
-
-def _scores_on(tgt: Any, key: bytes, members: list[Any], tp: Pace) -> list[Any]:
-    """Each member's score in the target's sorted set (``None`` if absent): one ``ZMSCORE``, else
-    one ``ZSCORE`` each."""
-    import redis
-
-    try:
-        tp.take(1)
-        return list(tgt.zmscore(key, members))
-    except redis.ResponseError as exc:
-        if not _unknown_command(exc):
-            raise
-    tp.take(len(members))
-    pipe = tgt.pipeline(transaction=False)
-    for member in members:
-        pipe.zscore(key, member)
+        pipe.execute_command(one, key, member)
     return list(pipe.execute())
 
 
@@ -112,7 +95,7 @@ def _set(src: Any, tgt: Any, key: bytes, sp: Pace, tp: Pace) -> str | None:
     while True:
         sp.take(1)
         cursor, members = src.sscan(key, cursor=cursor, count=CHUNK)
-        if members and not all(_members_on(tgt, key, list(members), tp)):
+        if members and not all(_lookup(tgt, key, list(members), tp, "SMISMEMBER", "SISMEMBER")):
             return "a member is missing on the target"
         if int(cursor) == 0:
             return None
@@ -124,7 +107,7 @@ def _zset(src: Any, tgt: Any, key: bytes, sp: Pace, tp: Pace) -> str | None:
         sp.take(1)
         cursor, pairs = src.zscan(key, cursor=cursor, count=CHUNK)
         if pairs:
-            scores = _scores_on(tgt, key, [member for member, _ in pairs], tp)
+            scores = _lookup(tgt, key, [member for member, _ in pairs], tp, "ZMSCORE", "ZSCORE")
             for (_, score), theirs in zip(pairs, scores, strict=True):
                 if theirs is None:
                     return "a member is missing on the target"

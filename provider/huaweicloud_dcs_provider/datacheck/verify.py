@@ -138,13 +138,14 @@ class Verification:
 
     # --------------------------------------------------------------- directions
 
-    def _source_batches(self, db: int, total: int) -> Iterable[list[bytes]]:
+    def _batches(self, side: Side, db: int, total: int, *, sampled: str, seed: int) -> Iterable[list[bytes]]:
+        """The keys of ``db`` on ``side`` to look at, in batches: all of them, or the sample
+        (counted in the report as ``sampled``)."""
+        pace = self.src_pace if side is self.source else self.tgt_pace
         if self.settings.mode != "sample":
-            return scan_keys(self.source, db, self.src_pace, count=self.batch)
-        keys = sample_keys(
-            self.source, db, self.settings.sample_size, self.settings.seed, self.src_pace, total=total
-        )
-        self._note_sample("source_sampled", len(keys))
+            return scan_keys(side, db, pace, count=self.batch)
+        keys = sample_keys(side, db, self.settings.sample_size, seed, pace, total=total)
+        self._note_sample(sampled, len(keys))
         return self._chunks(keys)
 
     def _chunks(self, keys: list[bytes]) -> list[list[bytes]]:
@@ -162,98 +163,71 @@ class Verification:
             }
         sample[name] += count
 
-    def _forward(self, db: int, total: int, suspects: _Suspects) -> None:
-        mode = cmp.FULL if self.settings.mode == "sample" else self.settings.mode
-        src, tgt = self.source.client(db), self.target.client(self.target_db(db))
-        for batch in self._source_batches(db, total):
-            found, compared = cmp.compare_keys(
-                src,
-                tgt,
-                batch,
-                mode=mode,
-                ttl_tolerance_ms=self.settings.ttl_tolerance_seconds * 1000,
+    def _compare(self, db: int, keys: list[bytes]) -> tuple[list[cmp.Suspect], int]:
+        """``keys`` of the source's ``db`` against the target (a sample is compared in full)."""
+        return cmp.compare_keys(
+            self.source.client(db),
+            self.target.client(self.target_db(db)),
+            keys,
+            mode=cmp.FULL if self.settings.mode == "sample" else self.settings.mode,
+            ttl_tolerance_ms=self.settings.ttl_tolerance_seconds * 1000,
+            src_pace=self.src_pace,
+            tgt_pace=self.tgt_pace,
+        )
+
+    def _extra(self, tdb: int, keys: list[bytes], dbs: list[int]) -> list[bytes]:
+        """Of ``keys`` on the target's ``tdb``, those no source database that maps there has."""
+        extra = list(keys)
+        for db in dbs:
+            if not extra:
+                break
+            if self.target_db(db) != tdb:
+                continue
+            found, _ = cmp.check_extra(
+                self.source.client(db),
+                self.target.client(tdb),
+                extra,
                 src_pace=self.src_pace,
                 tgt_pace=self.tgt_pace,
             )
+            extra = [key for key, _, _ in found]
+        return extra
+
+    def _forward(self, db: int, total: int, suspects: _Suspects) -> None:
+        seed = self.settings.seed
+        for batch in self._batches(self.source, db, total, sampled="source_sampled", seed=seed):
+            found, compared = self._compare(db, batch)
             self.report.keys_compared += compared
             suspects.add(db, found)
             self._progress(f"database {db}, from the source", suspects)
 
     def _reverse(self, tdb: int, total: int, dbs: list[int], suspects: _Suspects) -> None:
-        tgt = self.target.client(tdb)
-        if self.settings.mode == "sample":
-            keys = sample_keys(
-                self.target,
-                tdb,
-                self.settings.sample_size,
-                self.settings.seed + 1,
-                self.tgt_pace,
-                total=total,
-            )
-            self._note_sample("target_sampled", len(keys))
-            batches: Iterable[list[bytes]] = self._chunks(keys)
-        else:
-            batches = scan_keys(self.target, tdb, self.tgt_pace, count=self.batch)
-        sources = [db for db in dbs if self.target_db(db) == tdb]
-        for batch in batches:
-            extra = list(batch)
-            for db in sources:  # a key is extra only if no source database that maps here has it
-                found, _ = cmp.check_extra(
-                    self.source.client(db), tgt, extra, src_pace=self.src_pace, tgt_pace=self.tgt_pace
-                )
-                extra = [key for key, _, _ in found]
-                if not extra:
-                    break
+        seed = self.settings.seed + 1
+        for batch in self._batches(self.target, tdb, total, sampled="target_sampled", seed=seed):
+            extra = self._extra(tdb, batch, dbs)
             self.report.target_keys_checked += len(batch)
             suspects.add(tdb, [(key, EXTRA_ON_TARGET, "") for key in extra])
-            if self.settings.mode == "sample":
+            if self.settings.mode == "sample" and tdb in dbs and self.target_db(tdb) == tdb:
                 # A sampled target key the source has: compare it too (the sample is both ways).
-                shared = [key for key in batch if key not in set(extra)]
-                if tdb in sources and shared:
-                    found, _ = cmp.compare_keys(
-                        self.source.client(tdb),
-                        tgt,
-                        shared,
-                        mode=cmp.FULL,
-                        ttl_tolerance_ms=self.settings.ttl_tolerance_seconds * 1000,
-                        src_pace=self.src_pace,
-                        tgt_pace=self.tgt_pace,
-                    )
+                missing = set(extra)
+                shared = [key for key in batch if key not in missing]
+                if shared:
+                    found, _ = self._compare(tdb, shared)
                     suspects.add(tdb, found)
             self._progress(f"database {tdb}, from the target", suspects)
 
     def _recheck(self, suspects: _Suspects, dbs: list[int]) -> _Suspects:
         """Compare the suspects again; the ones still differing stay suspects."""
-        mode = cmp.FULL if self.settings.mode == "sample" else self.settings.mode
         again = _Suspects({}, dict(suspects.overflow))
         by_db: dict[tuple[int, bool], list[bytes]] = {}
         for (db, key), (kind, _) in suspects.items.items():
             by_db.setdefault((db, kind == EXTRA_ON_TARGET), []).append(key)
         for (db, extra), keys in sorted(by_db.items()):
-            for start in range(0, len(keys), self.batch):
-                batch = keys[start : start + self.batch]
+            for batch in self._chunks(keys):
                 if extra:
-                    for src_db in [d for d in dbs if self.target_db(d) == db]:
-                        found, _ = cmp.check_extra(
-                            self.source.client(src_db),
-                            self.target.client(db),
-                            batch,
-                            src_pace=self.src_pace,
-                            tgt_pace=self.tgt_pace,
-                        )
-                        batch = [key for key, _, _ in found]
-                    again.add(db, [(key, EXTRA_ON_TARGET, "") for key in batch])
+                    again.add(db, [(key, EXTRA_ON_TARGET, "") for key in self._extra(db, batch, dbs)])
                 else:
-                    found, _ = cmp.compare_keys(
-                        self.source.client(db),
-                        self.target.client(self.target_db(db)),
-                        batch,
-                        mode=mode,
-                        ttl_tolerance_ms=self.settings.ttl_tolerance_seconds * 1000,
-                        src_pace=self.src_pace,
-                        tgt_pace=self.tgt_pace,
-                    )
-                    again.add(db, found)
+                    again.add(db, self._compare(db, batch)[0])
         return again
 
     def _progress(self, where: str, suspects: _Suspects) -> None:

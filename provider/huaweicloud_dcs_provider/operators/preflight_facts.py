@@ -19,10 +19,8 @@ from typing import TYPE_CHECKING, Any
 import redis
 from redis.exceptions import RedisClusterException
 
+from huaweicloud_dcs_provider.datacheck.preflight_reasons import MIB, SYNC_CATEGORIES, SYNC_COMMANDS
 from huaweicloud_dcs_provider.datacheck.preflight_rules import (
-    MIB,
-    SYNC_CATEGORIES,
-    SYNC_COMMANDS,
     NodeFacts,
     SideFacts,
     parse_version,
