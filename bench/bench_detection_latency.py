@@ -17,7 +17,9 @@ The two DAGs run one after the other (not side by side: each would slow the othe
 sensor of a run is waiting (deferred with its trigger running, or rescheduled after a first
 poke), the bench makes the API report ``SUCCESS`` for one task at a time, staggered and at a
 random phase of the poll cycle, with the emulator's admin call ``force_status`` — the moment the
-status became visible is that call's midpoint (the call itself takes a few ms). For each sensor:
+status became visible is that call's midpoint (the call itself takes a few ms); from then on the
+task's progress read answers a finished copy (an emulator fault rule with a fixed answer), as the
+sensor checks before it believes a SUCCESS. For each sensor:
 
 * **poll saw it**: the arrival, in the emulator's request log, of the first detail read of that
   task after the status changed;
@@ -29,9 +31,17 @@ status became visible is that call's midpoint (the call itself takes a few ms). 
 
 Latency = success - visible. Printed: min / median / max per mode, the deferred breakdown
 (medians of each step), the ratio of the medians (reschedule / deferred) and the goal verdict
-(every deferred sample within poll interval + 2 s). ``--quick``: 3 sensors per mode instead of 6.
+(every deferred sample within poll interval + 2 s).
 
-    .venv/bin/python bench/bench_detection_latency.py [--quick] [--samples N] [--poll 5]
+The modes are interleaved over rounds (issue 18): each round runs one DAG per mode (fresh
+sensors on fresh tasks; one DAG per mode and round), the order flipping every round, in the same
+deployment (a triggerer and a scheduler run for long: that is how the variants really run). The
+median latency of each round is shown as median (min-max) over the rounds, and so is the ratio of
+the two modes' medians; the goal is judged on each round's slowest deferred sample.
+
+    .venv/bin/python bench/bench_detection_latency.py            # 5 rounds of 4 sensors per mode
+    .venv/bin/python bench/bench_detection_latency.py --quick    # 2 rounds of 2
+    .venv/bin/python bench/bench_detection_latency.py [--rounds R] [--samples N] [--poll 5]
 """
 
 from __future__ import annotations
@@ -55,6 +65,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from bench import results  # noqa: E402
+from bench.results import Loads, Report  # noqa: E402
+from bench.verdicts import Spread, describe  # noqa: E402
 from e2e.airflow_stack import AirflowStack  # noqa: E402
 from huaweicloud_dcs_emulator.testing import (  # noqa: E402
     EmulatorAdmin,
@@ -66,17 +78,27 @@ from huaweicloud_dcs_provider.api.endpoints import Api  # noqa: E402
 #: The goal: success within the poll interval plus this many seconds.
 GOAL_SLACK = 2.0
 MODES = ("deferred", "reschedule")
-DAG_IDS = {mode: f"bench_latency_{mode}" for mode in MODES}
 SENSOR_TASK = "wait"
 #: Seconds between two forced successes (so they do not all land in the same scheduler loop).
 STAGGER = 2.5
 #: A simulated migration that would last an hour: only ``force_status`` ends it.
 EMULATOR_TIMINGS = {"create_seconds": 0.2, "full_seconds": 3600.0, "stop_seconds": 0.3, "fail_seconds": 0.3}
 CREATE_BODY = {"vpc_id": "vpc-1", "subnet_id": "subnet-1", "security_group_id": "sg-1"}
+#: The progress a finished full migration reports (answered, from the SUCCESS on, by a fault rule
+#: of the emulator: a forced status does not move the simulated copy's figures).
+STATS_DONE = {
+    "full_migration_progress": "100",
+    "offset": "0",
+    "source_dbsize": 1000,
+    "target_dbsize": 1000,
+    "target_input_kbps": "0",
+    "target_ops": "0",
+    "is_migrating": False,
+}
 
 DAG_SOURCE = textwrap.dedent(
     '''
-    """Detection-latency bench (bench/bench_detection_latency.py): one mapped sensor per mode."""
+    """Detection-latency bench (bench/bench_detection_latency.py): one mapped sensor per mode and round."""
 
     from __future__ import annotations
 
@@ -93,9 +115,10 @@ DAG_SOURCE = textwrap.dedent(
     POLL = float(os.environ.get("DCS_BENCH_POLL_SECONDS", "5"))
 
     MODES = {"deferred": {"deferrable": True}, "reschedule": {"deferrable": False, "mode": "reschedule"}}
-    for mode, extra in MODES.items():
+    for name, ids in IDS.items():  # "deferred_1": one DAG per mode and round
+        extra = MODES[name.rsplit("_", 1)[0]]
         with DAG(
-            dag_id=f"bench_latency_{mode}",
+            dag_id=f"bench_latency_{name}",
             schedule=None,
             start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
             catchup=False,
@@ -105,7 +128,7 @@ DAG_SOURCE = textwrap.dedent(
         ) as dag:
             DcsMigrationTaskSensor.partial(
                 task_id="wait", poke_interval=POLL, timeout=timedelta(minutes=30), **extra
-            ).expand(migration_task_id=IDS.get(mode, []))
+            ).expand(migration_task_id=ids)
         globals()[dag.dag_id] = dag
     '''
 )
@@ -171,10 +194,10 @@ class Run:
     """One DAG run of one mode: drive it and collect the timings of each sensor."""
 
     def __init__(
-        self, stack: AirflowStack, admin: EmulatorAdmin, mode: str, ids: list[str], poll: float
+        self, stack: AirflowStack, admin: EmulatorAdmin, mode: str, ids: list[str], poll: float, number: int
     ) -> None:
         self.stack, self.admin, self.mode, self.ids, self.poll = stack, admin, mode, ids, poll
-        self.dag_id = DAG_IDS[mode]
+        self.dag_id = f"bench_latency_{mode}_{number}"
         self.run_id = ""
         self.visible: dict[int, float] = {}
         self.force_call_seconds: list[float] = []
@@ -218,13 +241,22 @@ class Run:
             time.sleep(0.5)
 
     def drive(self, rng: random.Random) -> None:
-        self.run_id = self.stack.trigger_dag(self.dag_id, run_id=f"bench__{self.mode}__{int(time.time())}")
+        self.run_id = self.stack.trigger_dag(self.dag_id, run_id=f"bench__{self.dag_id}__{int(time.time())}")
         self.wait_all_waiting(timeout=180)
         # A poll cycle to settle, then one forced SUCCESS every STAGGER s, each at a random phase.
         base = time.time() + self.poll
         for index, task_id in enumerate(self.ids):
             at = base + index * STAGGER + rng.uniform(0, self.poll)
             time.sleep(max(0.0, at - time.time()))
+            # A task that reports SUCCESS shows its full copy complete too (the sensor checks).
+            self.admin.add_fault(
+                method="GET",
+                path=rf"/migration-task/{task_id}/stats$",
+                status=200,
+                body=json.dumps(STATS_DONE),
+                content_type="application/json",
+                count=None,
+            )
             before = time.time()
             self.admin.force_status(task_id, "SUCCESS", seconds=3600)
             after = time.time()
@@ -281,21 +313,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="3 sensors per mode instead of 6")
-    parser.add_argument("--samples", type=int, default=None, help="sensors per mode")
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 2 sensors per mode")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (5; --quick 2)")
+    parser.add_argument("--samples", type=int, default=None, help="sensors per mode and round (4; --quick 2)")
     parser.add_argument("--poll", type=float, default=5.0, help="the sensors' poll interval, seconds")
     parser.add_argument("--seed", type=int, default=20261127)
     args = parser.parse_args()
-    n = args.samples or (3 if args.quick else 6)
+    n = args.samples or (2 if args.quick else 4)
+    rounds = args.rounds or (2 if args.quick else 5)
     rng = random.Random(args.seed)
     goal = args.poll + GOAL_SLACK
+    loads = Loads()
 
     with ExitStack() as cleanup:
         root = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="dcs-bench-latency-")))
         emulator = cleanup.enter_context(EmulatorProcess(config=EMULATOR_TIMINGS))
         api, admin = emulator.api(timeout=30), emulator.admin(timeout=30)
-        all_ids = create_tasks(api, 2 * n)
-        ids = {"deferred": all_ids[:n], "reschedule": all_ids[n:]}
+        all_ids = iter(create_tasks(api, 2 * n * rounds))
+        names = [f"{mode}_{number}" for number in range(1, rounds + 1) for mode in MODES]
+        ids = {name: [next(all_ids) for _ in range(n)] for name in names}
         dag_file = root / "bench_detection_latency_dags.py"
         dag_file.write_text(DAG_SOURCE)
         env = {
@@ -306,45 +342,61 @@ def main() -> int:
         began = time.monotonic()
         stack = cleanup.enter_context(AirflowStack(root / "airflow", dag_files=[dag_file], env=env))
         print(
-            f"Airflow up in {stack.startup_seconds:.1f} s; {n} sensors per mode, poll every {args.poll:g} s"
+            f"Airflow up in {stack.startup_seconds:.1f} s; {rounds} rounds of {n} sensors per mode "
+            f"(the order flips every round), poll every {args.poll:g} s",
+            flush=True,
         )
-        runs = {}
-        for mode in MODES:
-            run = Run(stack, admin, mode, ids[mode], args.poll)
-            run.drive(rng)
-            runs[mode] = run
-            print(f"  {mode}: run {run.run_id} succeeded")
+        runs: dict[str, list[Run]] = {mode: [] for mode in MODES}
+        for number in range(1, rounds + 1):
+            for mode in MODES if number % 2 else MODES[::-1]:
+                run = Run(stack, admin, mode, ids[f"{mode}_{number}"], args.poll, number)
+                run.drive(rng)
+                runs[mode].append(run)
+                print(
+                    f"  round {number}/{rounds}: {mode}: run {run.run_id} succeeded "
+                    f"(load {loads.sample():.2f})"
+                )
         requests = admin.requests(method="GET", path=r"/migration-task/[^/]+$")
-        samples = {mode: run.samples(requests) for mode, run in runs.items()}
-        force_call = max(s for run in runs.values() for s in run.force_call_seconds)
+        samples = {mode: [run.samples(requests) for run in mode_runs] for mode, mode_runs in runs.items()}
+        force_call = max(
+            s for mode_runs in runs.values() for run in mode_runs for s in run.force_call_seconds
+        )
         wall = time.monotonic() - began
 
-    latency = {mode: summary([s["latency"] for s in samples[mode]]) for mode in MODES}
+    every = {mode: [s for one in samples[mode] for s in one] for mode in MODES}
+    latency = {mode: summary([s["latency"] for s in every[mode]]) for mode in MODES}
     breakdown = {
-        "visible -> poll saw it": step(samples["deferred"], "visible", "poll_saw"),
-        "poll saw it -> trigger fired": step(samples["deferred"], "poll_saw", "fired"),
-        "trigger fired -> task queued again": step(samples["deferred"], "fired", "queued"),
-        "task queued -> task resumed": step(samples["deferred"], "queued", "resumed"),
-        "(trigger fired -> task resumed)": step(samples["deferred"], "fired", "resumed"),
-        "task resumed -> success": step(samples["deferred"], "resumed", "success"),
+        "visible -> poll saw it": step(every["deferred"], "visible", "poll_saw"),
+        "poll saw it -> trigger fired": step(every["deferred"], "poll_saw", "fired"),
+        "trigger fired -> task queued again": step(every["deferred"], "fired", "queued"),
+        "task queued -> task resumed": step(every["deferred"], "queued", "resumed"),
+        "(trigger fired -> task resumed)": step(every["deferred"], "fired", "resumed"),
+        "task resumed -> success": step(every["deferred"], "resumed", "success"),
     }
     baseline_breakdown = {
-        "visible -> poke saw it": step(samples["reschedule"], "visible", "poll_saw"),
-        "poke saw it -> success": step(samples["reschedule"], "poll_saw", "success"),
+        "visible -> poke saw it": step(every["reschedule"], "visible", "poll_saw"),
+        "poke saw it -> success": step(every["reschedule"], "poll_saw", "success"),
     }
-    ratio = latency["reschedule"]["median"] / latency["deferred"]["median"]
-    met = latency["deferred"]["max"] <= goal
 
-    print()
-    print(f"latency: API reports SUCCESS -> sensor task success (s), {n} sensors per mode")
-    print(f"{'':36} {'min':>7} {'median':>7} {'max':>7}")
+    report = Report("Detection latency")
+    medians = {
+        mode: [statistics.median(s["latency"] for s in one) for one in samples[mode]] for mode in MODES
+    }
     labels = {"reschedule": "baseline: reschedule mode", "deferred": "ours: deferrable (triggerer)"}
+    print()
+    print(f"latency: API reports SUCCESS -> sensor task success (s), {n} sensors per mode and round")
+    print(f"{'':36} {'all samples: min':>16} {'median':>7} {'max':>7}   median of each round")
     for mode in ("reschedule", "deferred"):
-        figures = latency[mode]
-        print(f"{labels[mode]:36} {figures['min']:7.2f} {figures['median']:7.2f} {figures['max']:7.2f}")
-    print(f"ratio of medians (reschedule / deferred): {ratio:.2f}x")
+        f = latency[mode]
+        per_round = report.figure(
+            f"{labels[mode]}: median latency of a round", Spread.of(medians[mode]), unit=" s"
+        )
+        print(
+            f"{labels[mode]:36} {f['min']:16.2f} {f['median']:7.2f} {f['max']:7.2f}   "
+            f"{describe(per_round, unit=' s')}"
+        )
     for title, table in (("deferred breakdown", breakdown), ("reschedule breakdown", baseline_breakdown)):
-        print(f"{title}:")
+        print(f"{title} (all samples: min / median / max):")
         for name, figures_or_none in table.items():
             if figures_or_none is None:
                 print(f"  {name:34} (not found in the logs)")
@@ -352,28 +404,45 @@ def main() -> int:
                 f = figures_or_none
                 print(f"  {name:34} {f['min']:7.2f} {f['median']:7.2f} {f['max']:7.2f}")
     print(f"(force_status call took at most {force_call * 1000:.0f} ms; visible = its midpoint)")
-    verdict = "met" if met else "NOT met"
-    print(
-        f"goal: every deferred sample within poll interval + {GOAL_SLACK:g} s = {goal:g} s "
-        f"(max {latency['deferred']['max']:.2f} s) -> {verdict}"
+    report.ratio(
+        "median latency, reschedule / deferred, per round",
+        Spread.of(a / b for a, b in zip(medians["reschedule"], medians["deferred"], strict=True)),
     )
+    worst = Spread.of(max(s["latency"] for s in one) for one in samples["deferred"])
+    verdict = report.ratio(
+        f"deferred: slowest sample of a round (goal: within poll interval + {GOAL_SLACK:g} s)",
+        worst,
+        goal=goal,
+        at_least=False,
+        unit=" s",
+    )
+    report.note(f"{n} sensors per mode and round, poll interval {args.poll:g} s")
+    print(f"load average (1 min): {loads.describe()}")
+    print(f"command: {results.command_line()}")
     path = results.save(
         "detection_latency",
         {
             "samples_per_mode": n,
+            "rounds": rounds,
             "quick": bool(args.quick),
             "poll_interval": args.poll,
             "latency": latency,
-            "ratio_median_reschedule_over_deferred": ratio,
+            "median_latency_per_round": medians,
             "breakdown_deferred": breakdown,
             "breakdown_reschedule": baseline_breakdown,
-            "goal": {"seconds": goal, "met": met, "rule": "max deferred latency <= poll interval + 2 s"},
+            "goal": {
+                "seconds": goal,
+                "verdict": verdict,
+                "rule": "max deferred latency < poll interval + 2 s",
+            },
             "force_status_call_max_seconds": force_call,
             "wall_seconds": wall,
             "samples": samples,
         },
+        report=report,
+        loads=loads,
     )
-    print(f"saved {path}")
+    print(f"saved {results.shown(path)}")
     return 0
 
 

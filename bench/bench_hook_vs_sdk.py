@@ -30,7 +30,7 @@ The worker gets a throw-away ``HOME`` (the SDK writes ``~/.huaweicloud`` when im
 client (``baseline``), to compare two versions in one run. The servers always run the installed one.
 
     .venv/bin/python bench/bench_hook_vs_sdk.py                     # 5 rounds, 10 s per client
-    .venv/bin/python bench/bench_hook_vs_sdk.py --quick             # 3 rounds, 2 s (a smoke check)
+    .venv/bin/python bench/bench_hook_vs_sdk.py --quick             # 2 rounds, 2 s (a smoke check)
     .venv/bin/python bench/bench_hook_vs_sdk.py --server emulator   # against the full emulator
 """
 
@@ -52,7 +52,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.results import REPO, save
+from bench.results import REPO, Report, command_line, save
 from bench.verdicts import MET, Spread, describe, judge
 
 GOAL_RATIO = 1.5
@@ -302,10 +302,23 @@ def run_rounds(
     return results, loads
 
 
+def summary_report(
+    rate_spread: dict[str, Spread], cpu_spread: dict[str, Spread], ratio: Spread, cpu_ratio: Spread
+) -> Report:
+    """The distributions and the verdict for ``bench/summary.py``."""
+    out = Report("Hook versus the official SDK")
+    for name in rate_spread:
+        out.figure(f"{CLIENTS[name][0]}: calls/s", rate_spread[name], digits=0)
+        out.figure(f"{CLIENTS[name][0]}: CPU per call", cpu_spread[name], unit=" µs", digits=0)
+    out.ratio("calls/s, ours / SDK, per round", ratio, goal=GOAL_RATIO, show=False)
+    out.ratio("CPU per call, ours / SDK, per round", cpu_ratio, show=False)
+    return out
+
+
 def report(
     results: dict[str, list[dict[str, Any]]], loads: list[float], seconds: float, args: argparse.Namespace
-) -> dict[str, Any]:
-    """Print the table and the verdict; the figures for the JSON file."""
+) -> tuple[dict[str, Any], Report]:
+    """Print the table and the verdict; the figures for the JSON file, and the summary's report."""
     rates = {name: [r["calls"] / r["seconds"] for r in rs] for name, rs in results.items()}
     cpu_us = {name: [r["cpu_seconds"] / r["calls"] * 1e6 for r in rs] for name, rs in results.items()}
     rate_spread = {name: Spread.of(values) for name, values in rates.items()}
@@ -344,15 +357,14 @@ def report(
         print(f"ratio ours / baseline, calls/s, per round: {describe(vs_baseline, unit='x')}")
         figures["ratio_vs_baseline"] = vs_baseline.as_dict()
     load = Spread.of(loads)
+    summary = summary_report(rate_spread, cpu_spread, ratio, cpu_ratio)
     print(
         f"load average (1 min): {loads[0]:.2f} before the first worker; around the workers "
         f"{load.median:.2f} ({load.min:.2f}-{load.max:.2f}, {load.count} samples; the benchmark's own "
         f"client and server add about 1); 1/5/15 min at the end: "
         f"{' / '.join(f'{v:.2f}' for v in os.getloadavg())}"
     )
-    python = Path(sys.executable)
-    python_shown = python.relative_to(REPO) if python.is_relative_to(REPO) else python
-    command = " ".join([str(python_shown), *sys.argv])
+    command = command_line()
     print(f"command: {command}")
     figures.update(
         {
@@ -376,19 +388,25 @@ def report(
             "verdict": verdict,
             "goal_met": verdict == MET,
             "load_average_1min": {"before": loads[0], "samples": loads, **load.as_dict()},
+            "load_average": {
+                "before": loads[0],
+                "samples": loads,
+                **load.as_dict(),
+                "end_1_5_15": [round(v, 2) for v in os.getloadavg()],
+            },
             "provider_file": results["ours"][0]["module_file"],
         }
     )
-    return figures
+    return figures, summary
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 2 s per client instead of 5 of 10")
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 2 s per client instead of 5 of 10")
     parser.add_argument("--seconds", type=float, help="seconds per client per round")
-    parser.add_argument("--rounds", type=int, help="rounds (default 5; 3 with --quick)")
+    parser.add_argument("--rounds", type=int, help="rounds (default 5; 2 with --quick)")
     parser.add_argument("--server", choices=("minimal", "emulator"), default="minimal")
     parser.add_argument("--worker-pythonpath", help="a provider copy to put first for our client's worker")
     parser.add_argument("--baseline-pythonpath", help="a provider copy to run as a third client, 'baseline'")
@@ -405,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         print("huaweicloudsdkdcs is not installed: pip install -e .[bench]")
         return 1
     seconds = args.seconds or (2.0 if args.quick else 10.0)
-    rounds = args.rounds or (3 if args.quick else 5)
+    rounds = args.rounds or (2 if args.quick else 5)
     names = ["ours", "sdk"] + (["baseline"] if args.baseline_pythonpath else [])
     paths = {"ours": args.worker_pythonpath, "baseline": args.baseline_pythonpath}
 
@@ -439,8 +457,10 @@ def main(argv: list[str] | None = None) -> int:
                 config["endpoint"] = base_url
                 results, loads = run_rounds(config, minimal_uri, names, rounds, paths)
 
-    figures = report(results, loads, seconds, args)
-    path = save("hook_vs_sdk" if args.server == "minimal" else "hook_vs_sdk_emulator", figures)
+    figures, summary = report(results, loads, seconds, args)
+    path = save(
+        "hook_vs_sdk" if args.server == "minimal" else "hook_vs_sdk_emulator", figures, report=summary
+    )
     print(f"saved {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     return 0
 

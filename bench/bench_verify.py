@@ -28,7 +28,7 @@ included):
    planted: ``full`` must find exactly P1 + P2. A smaller data set (100,000 keys; ``--quick``
    20,000) keeps this part short.
 4. **Throughput** of ``full`` in source keys per second, against two baselines in the same run,
-   interleaved (full, floor, naive, lean floor; 3 rounds, 1 with ``--quick``), each in a fresh
+   interleaved (full, floor, naive, lean floor; 5 rounds, 2 with ``--quick``), each in a fresh
    process: the **floor** scans the source in batches of the verification's size (500) and
    pipelines ``DUMP`` of each batch on both sides with redis-py, no comparison; the **naive
    loop** is what a user would write with redis-py: for each key ``TYPE`` on both sides, the
@@ -1228,15 +1228,38 @@ def server_version() -> str:
     return out.stdout.split()[2].removeprefix("v=") if out.stdout.count(" ") >= 2 else out.stdout.strip()
 
 
+def summary_report(figures: dict[str, Any]) -> results.Report:
+    """The distributions and verdicts of the run, for ``bench/summary.py``."""
+
+    def spread(figure: dict[str, Any]) -> Spread:
+        return Spread(figure["min"], figure["median"], figure["max"], figure["rounds"])
+
+    report = results.Report("Data verification")
+    throughput = figures["throughput"]
+    for key, label in (
+        ("full_keys_per_second", "full (both directions, re-check rounds): source keys/s"),
+        ("floor_keys_per_second", "floor: SCAN + pipelined DUMP on both sides: keys/s"),
+        ("naive_keys_per_second", f"per-key loop ({throughput['naive_keys_timed']:,} keys): keys/s"),
+        ("lean_floor_keys_per_second", "(reference) DUMP through the verify's reply reader: keys/s"),
+    ):
+        report.figure(label, spread(throughput[key]), digits=0)
+    report.figure("full: peak RSS (VmHWM)", spread(figures["memory"]["peak_rss_mb"]), unit=" MB", digits=0)
+    report.figure(
+        "sample of 10,000 keys per side: time", spread(figures["sample_time"]["seconds"]), unit=" s"
+    )
+    report.verdicts.extend(dict(row) for row in figures["summary"])
+    return report
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--quick", action="store_true", help="50,000 keys, 1 round: a smoke run of the harness"
+        "--quick", action="store_true", help="50,000 keys, 2 rounds: a smoke run of the harness"
     )
     parser.add_argument("--keys", type=int, help="keys of the main data set (1,000,000; --quick 50,000)")
-    parser.add_argument("--rounds", type=int, help="interleaved throughput rounds (3; --quick 1)")
+    parser.add_argument("--rounds", type=int, help="interleaved throughput rounds (5; --quick 2)")
     parser.add_argument("--seeds", type=int, help="sample seeds (20; --quick 3)")
     parser.add_argument("--child", nargs=3, metavar=("VARIANT", "SPEC", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1246,12 +1269,12 @@ def main() -> int:
         Path(out_path).write_text(json.dumps(outcome))
         return 0
     args.keys = args.keys or (50_000 if args.quick else 1_000_000)
-    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.rounds = args.rounds or (2 if args.quick else 5)
     args.seeds = args.seeds or (3 if args.quick else 20)
     args.blobs = max(4, args.keys // 50_000)
     args.elements = 10_000 if args.quick else 20_000
     args.sample = 10_000
-    args.naive_keys = min(args.keys, 10_000 if args.quick else 20_000)
+    args.naive_keys = min(args.keys, 10_000)
     args.dump_restore_keys = 10_000 if args.quick else 50_000
     args.live_keys = 20_000 if args.quick else 100_000
     if args.sample * 2 >= args.keys:
@@ -1261,6 +1284,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     began = time.monotonic()
     load_start = os.getloadavg()
+    loads = results.Loads()
     print(
         f"load average at start: {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} "
         f"({os.cpu_count()} CPUs)"
@@ -1286,7 +1310,9 @@ def main() -> int:
         f"the run took {took / 60:.1f} min"
     )
     figures.update({"load_average_start": load_start, "load_average_end": load_end, "seconds": took})
-    print(f"saved {results.save('verify', figures)}")
+    loads.sample()
+    path = results.save("verify", figures, report=summary_report(figures), loads=loads)
+    print(f"saved {results.shown(path)}")
     return 0
 
 

@@ -54,6 +54,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("max_seconds", "Slowest example (s)"),
     ],
     "load": [
+        ("topology", "Deployment"),
         ("migrations", "Mapped migrations"),
         ("faults", "Faults"),
         ("succeeded", "Succeeded"),
@@ -63,6 +64,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("faulted_503", "503s"),
         ("dropped", "Dropped"),
         ("wall_seconds", "Wall time (s)"),
+        ("api_requests_per_minute", "API requests/min (mean)"),
+        ("api_requests_busiest_minute", "Busiest minute"),
         ("stuck", "Stuck"),
     ],
     "security": [("check", "Check"), ("result", "Result")],
@@ -82,7 +85,7 @@ ROW_KEYS = {
     "hostile_input": "case",
     "path_ids": "endpoint",
     "fuzz": "property",
-    "load": "migrations",
+    "load": "migrations",  # the test id names the deployment (sqlite-local, postgres-celery)
     "security": "check",
     "wrong_outcomes": "case",
     "hostile_config": "value",

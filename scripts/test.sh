@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The test command: sets up the venv if needed, then lint, type check and the whole test suite.
-#   scripts/test.sh [--airflow 3.3|2.11] [pytest args...]
+#   scripts/test.sh [--airflow 3.3|2.11] [--no-lint] [pytest args...]
 # --airflow 3.3 (the default): .venv, ruff + mypy + pytest.
 # --airflow 2.11: .venv-airflow-2.11, pytest only (ruff and mypy run in the 3.3 job; tests that need
 #   Airflow 3 skip themselves, see tests/airflow_versions.py).
-# Extra arguments go to pytest (e.g. scripts/test.sh -k trigger).
+# --no-lint: pytest only (CI's second Airflow 3.3 job, which runs -m distributed).
+# Extra arguments go to pytest (e.g. scripts/test.sh -k trigger). The whole suite includes the
+# distributed deployment (PostgreSQL, Celery, two triggerers: -m distributed); CI runs it apart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +14,11 @@ airflow_line="3.3"
 if [ "${1:-}" = "--airflow" ]; then
   airflow_line="${2:?--airflow needs a version: 3.3 or 2.11}"
   shift 2
+fi
+skip_lint=no
+if [ "${1:-}" = "--no-lint" ]; then
+  skip_lint=yes
+  shift
 fi
 # The one place that pins the Airflow of each supported line (and its venv).
 case "$airflow_line" in
@@ -30,12 +37,13 @@ esac
 
 AIRFLOW_VERSION="$AIRFLOW_VERSION" VENV="$VENV" scripts/bootstrap.sh
 scripts/ensure_redis.sh
+scripts/ensure_postgres.sh  # the distributed e2e deployment's throw-away cluster (tests/e2e/postgres.py)
 if [ "$airflow_line" = 3.3 ]; then
   scripts/ensure_chromium.sh  # the browser test of the Airflow 3 UI (tests/ui)
 fi
 echo "==> Airflow $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("apache-airflow"))') in $VENV"
 
-if [ "$lint" = yes ]; then
+if [ "$lint" = yes ] && [ "$skip_lint" = no ]; then
   echo "==> ruff"
   "$VENV/bin/ruff" check provider emulator tests dags scripts bench examples
   "$VENV/bin/ruff" format --check provider emulator tests dags scripts bench examples

@@ -1,19 +1,29 @@
-"""A real Airflow 3 deployment for end-to-end tests: four separate processes on a SQLite database.
+"""A real Airflow 3 deployment for end-to-end tests, one process per component, in one of two topologies.
 
-:class:`AirflowStack` runs ``airflow db migrate``, then the api-server, scheduler (LocalExecutor),
-dag-processor and triggerer, each as its own process (own session and process group, output in
-its own file), on free ports, all sharing one configuration given through ``AIRFLOW__*``
-environment variables. Runs are driven the way a user drives them, through the REST API with a
-SimpleAuthManager token::
+* :data:`SQLITE_LOCAL`: the one-machine deployment. A SQLite database, the scheduler with the
+  LocalExecutor, one triggerer, a dag-processor and the api-server.
+* :data:`POSTGRES_CELERY`: what production runs. A throw-away PostgreSQL cluster
+  (:mod:`e2e.postgres`), a ``redis-server`` as the Celery broker, the scheduler with the
+  CeleryExecutor, two Celery workers (``airflow celery worker``), two triggerers, a dag-processor
+  and the api-server; trigger queues on (``[triggerer] queues_enabled``), every triggerer and
+  worker consuming the ``default`` queue, and ``dcs`` on the workers, where a test can start a
+  triggerer of its own for it (:meth:`AirflowStack.start_component` with ``argv``).
+
+:class:`AirflowStack` starts the services of its topology, runs ``airflow db migrate``, then each
+component as its own process (own session and process group, output in its own file), on free
+ports, all sharing one configuration given through ``AIRFLOW__*`` environment variables. Runs are
+driven the way a user drives them, through the REST API with a SimpleAuthManager token::
 
     with AirflowStack(tmp_path, dag_files=[dag_file], env={"AIRFLOW_CONN_X": "..."}) as stack:
         run_id = stack.trigger_dag("my_dag", {"param": 1})
         assert stack.wait_run("my_dag", run_id, timeout=120) == "success", stack.explain("my_dag", run_id)
 
 Everything is stopped on exit, even when the test failed: SIGTERM to each component's own pid
-(components stop cleanly on it in 2-5 s), SIGKILL to its whole process group after a grace period.
-Every error this module raises is an :class:`AirflowStackError` (an ``AssertionError``) whose
-message ends with the tail of each component's output.
+(components stop cleanly on it in 2-5 s), SIGKILL to its whole process group after a grace period;
+then the services. :meth:`AirflowStack.stop` stops the components only, so the metadata DB and the
+broker can still be read afterwards. Every error this module raises is an
+:class:`AirflowStackError` (an ``AssertionError``) whose message ends with the tail of each
+component's output.
 
 The configuration follows the runtime notes for Airflow 3.3.2: a JWT secret of 64+ bytes shared
 by all components, ``parallelism`` 4, the dag-processor looking for new files every 5 s, scheduled
@@ -31,14 +41,11 @@ import os
 import secrets
 import shutil
 import signal
-import socket
-import sqlite3
 import subprocess
 import sys
 import time
-import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -46,55 +53,26 @@ from typing import Any
 import requests
 from cryptography.fernet import Fernet
 
-#: The four long-running components, in start order (stopped in reverse).
-COMPONENTS: tuple[str, ...] = ("api-server", "scheduler", "dag-processor", "triggerer")
-#: Health-endpoint keys of the components that report a heartbeat.
-_HEALTH_KEYS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
-_FINAL_RUN_STATES = frozenset({"success", "failed"})
-USERNAME = "admin"
+from e2e.broker import broker_dump
+from e2e.metadata_db import DatabaseDump, MetadataDb, PostgresDb, SqliteDb
+from e2e.postgres import PostgresServer
+from e2e.processes import Component, free_port, killpg, tail
+from e2e.rest_api import USERNAME, AirflowStackError, RestApiMixin
+from e2e.topology import COMPONENTS, POSTGRES_CELERY, SQLITE_LOCAL, Topology
+from huaweicloud_dcs_emulator.local_redis import RedisServer
 
-
-class AirflowStackError(AssertionError):
-    """Something in the deployment went wrong; the message carries the components' log tails."""
-
-
-def free_port() -> int:
-    """A TCP port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    """The last ``lines`` lines of a text file ('' when it does not exist)."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-@dataclass
-class Component:
-    """One running (or stopped) component process."""
-
-    name: str
-    generation: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    #: True once the process and its group were cleaned up (its pid may be reused afterwards,
-    #: so nothing is ever sent to it again).
-    reaped: bool = False
-
-    @property
-    def pid(self) -> int:
-        """The component's main pid (also its process group id)."""
-        return self.process.pid
-
-    @property
-    def alive(self) -> bool:
-        """True while the main process runs."""
-        return self.process.poll() is None
+__all__ = [
+    "COMPONENTS",
+    "POSTGRES_CELERY",
+    "SQLITE_LOCAL",
+    "USERNAME",
+    "AirflowStack",
+    "AirflowStackError",
+    "DatabaseDump",
+    "Topology",
+    "free_port",
+    "tail",
+]
 
 
 @dataclass(frozen=True)
@@ -108,26 +86,7 @@ class TriggerRow:
     created_date: str
 
 
-@dataclass
-class DatabaseDump:
-    """Every cell of every table of the metadata DB, as text (blobs decoded, zlib inflated)."""
-
-    text: str
-    rows: dict[str, int] = field(default_factory=dict)
-    cells: int = 0
-
-    @property
-    def tables(self) -> int:
-        """How many tables were read."""
-        return len(self.rows)
-
-    @property
-    def total_rows(self) -> int:
-        """Rows read, all tables together."""
-        return sum(self.rows.values())
-
-
-class AirflowStack:
+class AirflowStack(RestApiMixin):
     """A real Airflow deployment in ``root`` (a context manager; see the module docstring).
 
     :param root: an empty directory; ``AIRFLOW_HOME`` is ``root/airflow-home`` and the components'
@@ -135,7 +94,9 @@ class AirflowStack:
     :param dag_files: DAG files copied into the DAGs folder.
     :param env: extra environment for every component (``AIRFLOW_CONN_*``, DAG settings...);
         it wins over the stack's own settings.
-    :param parallelism: ``[core] parallelism``, the number of LocalExecutor worker processes.
+    :param parallelism: ``[core] parallelism``: LocalExecutor worker processes, or task slots the
+        scheduler fills with the CeleryExecutor.
+    :param topology: :data:`SQLITE_LOCAL` (default) or :data:`POSTGRES_CELERY`.
     :param startup_timeout: seconds for the components to report healthy.
     :param stop_grace: seconds a component gets to stop on SIGTERM before its group is killed.
     """
@@ -149,13 +110,23 @@ class AirflowStack:
         parallelism: int = 4,
         startup_timeout: float = 120.0,
         stop_grace: float = 20.0,
+        topology: Topology = SQLITE_LOCAL,
     ) -> None:
         self.root = Path(root)
         self.home = self.root / "airflow-home"
         self.dags_folder = self.home / "dags"
         self.logs_folder = self.home / "logs"
         self.component_dir = self.root / "components"
-        self.db_path = self.home / "airflow.db"
+        self.topology = topology
+        self.postgres: PostgresServer | None = PostgresServer() if topology.database == "postgres" else None
+        self.db: MetadataDb = (
+            SqliteDb(self.home / "airflow.db") if self.postgres is None else PostgresDb(self.postgres)
+        )
+        self.broker: RedisServer | None = (
+            RedisServer(password=secrets.token_urlsafe(18)) if topology.celery else None
+        )
+        #: Extra environment per component name (its own log-server port...).
+        self.component_env: dict[str, dict[str, str]] = {}
         self.dag_files = [Path(path) for path in dag_files]
         self.extra_env = dict(env or {})
         self.parallelism = parallelism
@@ -164,6 +135,12 @@ class AirflowStack:
         self.api_port = free_port()
         self.worker_log_port = free_port()
         self.trigger_log_port = free_port()
+        for name in topology.triggerer_names()[1:]:
+            self.component_env[name] = {"AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port())}
+        for index in range(1, topology.workers + 1):
+            self.component_env[f"worker-{index}"] = {
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())
+            }
         self.fernet_key = Fernet.generate_key().decode()
         self.startup_seconds: float | None = None
         self._password = secrets.token_urlsafe(18)
@@ -172,13 +149,17 @@ class AirflowStack:
         self._components: dict[str, Component] = {}
         self._history: list[Component] = []
         self._generations: dict[str, int] = {}
+        self._argv: dict[str, list[str]] = {}
         self._session = requests.Session()
         self._token: str | None = None
         self._started = False
 
     def __repr__(self) -> str:
         running = sorted(name for name, comp in self._components.items() if comp.alive)
-        return f"AirflowStack(home={str(self.home)!r}, api={self.base_url!r}, running={running})"
+        return (
+            f"AirflowStack({self.topology.name}, home={str(self.home)!r}, api={self.base_url!r}, "
+            f"running={running})"
+        )
 
     # ---------------------------------------------------------------- configuration
 
@@ -192,8 +173,9 @@ class AirflowStack:
         """The ``airflow`` console script of the running interpreter's environment."""
         return Path(sys.executable).with_name("airflow")
 
-    def environment(self) -> dict[str, str]:
-        """The environment every component (and ``airflow db migrate``) runs with.
+    def environment(self, component: str | None = None) -> dict[str, str]:
+        """The environment every component (and ``airflow db migrate``) runs with; ``component``
+        adds that component's own settings.
 
         The caller's ``AIRFLOW*`` variables are dropped, so the stack never reads the developer's
         own Airflow configuration or connections.
@@ -208,9 +190,9 @@ class AirflowStack:
                 "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
                 "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.home / "plugins"),
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.logs_folder),
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db_path}",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.db.sqlalchemy_url,
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__EXECUTOR": self.topology.executor,
                 "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
                 "AIRFLOW__CORE__FERNET_KEY": self.fernet_key,
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USERNAME}:admin",
@@ -233,9 +215,19 @@ class AirflowStack:
                 # A killed triggerer's triggers are taken over after 10 s instead of 30 s.
                 "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
                 "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "10",
+                "AIRFLOW__TRIGGERER__QUEUES_ENABLED": str(self.topology.trigger_queues),
             }
         )
+        if self.broker is not None and self.postgres is not None:
+            env.update(
+                {
+                    "AIRFLOW__CELERY__BROKER_URL": f"redis://:{self.broker.password}@{self.broker.addrs}/0",
+                    "AIRFLOW__CELERY__RESULT_BACKEND": self.postgres.celery_result_backend,
+                    "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.topology.worker_concurrency),
+                }
+            )
         env.update(self.extra_env)
+        env.update(self.component_env.get(component or "", {}))
         return env
 
     # ---------------------------------------------------------------- lifecycle
@@ -245,22 +237,32 @@ class AirflowStack:
         if self._started:
             raise RuntimeError("stack already started")
         self._started = True
-        atexit.register(self.stop)
+        atexit.register(self.close)
         started = time.monotonic()
         try:
             for folder in (self.dags_folder, self.logs_folder, self.home / "plugins", self.component_dir):
                 folder.mkdir(parents=True, exist_ok=True)
+            if self.postgres is not None:
+                self.postgres.start()
+            if self.broker is not None:
+                self.broker.start()
             for dag_file in self.dag_files:
                 shutil.copy2(dag_file, self.dags_folder / dag_file.name)
             passwords = self.home / "passwords.json"
             passwords.write_text(json.dumps({USERNAME: self._password}))
             passwords.chmod(0o600)
             self.run_cli("db", "migrate", timeout=180)
-            for name in COMPONENTS:
-                self.start_component(name)
+            triggerers = self.topology.triggerer_names()
+            for name, argv in self.topology.components():
+                if name in triggerers:  # one at a time: its new job row tells which job is whose
+                    self.start_triggerer(name, argv, timeout=self.startup_timeout)
+                else:
+                    self.start_component(name, argv)
             self.wait_healthy(self.startup_timeout)
+            for index in range(1, self.topology.workers + 1):
+                self.wait_log_line(f"worker-{index}", "ready.", self.startup_timeout)
         except BaseException:
-            self.stop()
+            self.close()
             raise
         self.startup_seconds = time.monotonic() - started
         return self
@@ -274,7 +276,7 @@ class AirflowStack:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        self.close()
 
     def run_cli(self, *args: str, timeout: float = 120.0) -> str:
         """Run ``airflow <args>`` with the stack's environment; its output, or an error."""
@@ -294,10 +296,16 @@ class AirflowStack:
             raise AirflowStackError(f"airflow {' '.join(args)} exited {result.returncode}:\n{output[-4000:]}")
         return output
 
-    def start_component(self, name: str) -> Component:
-        """Start one component (``airflow <name>``) in its own session; its output goes to a file."""
-        if name not in COMPONENTS:
-            raise ValueError(f"unknown component {name!r}")
+    def start_component(self, name: str, argv: Sequence[str] | None = None) -> Component:
+        """Start one component (``airflow <argv>``, by default the topology's arguments for
+        ``name``) in its own session; its output goes to a file. A new ``name`` with ``argv`` adds
+        a component (a triggerer of one queue, say)."""
+        known = dict(self.topology.components())
+        if argv is None:
+            if name not in known and name not in self._argv:
+                raise ValueError(f"unknown component {name!r} (give its argv to add it)")
+            argv = self._argv.get(name) or known[name]
+        self._argv[name] = list(argv)
         current = self._components.get(name)
         if current is not None and current.alive:
             raise RuntimeError(f"{name} is already running (pid {current.pid})")
@@ -306,8 +314,8 @@ class AirflowStack:
         log_path = self.component_dir / f"{name}.{generation}.log"
         with log_path.open("wb") as output:
             process = subprocess.Popen(
-                [str(self.airflow_bin), name],
-                env=self.environment(),
+                [str(self.airflow_bin), *argv],
+                env=self.environment(name),
                 cwd=self.root,
                 stdin=subprocess.DEVNULL,
                 stdout=output,
@@ -324,7 +332,7 @@ class AirflowStack:
         other signal only its main pid, with SIGKILL to the group after ``grace`` seconds."""
         component = self._components[name]
         if sig == signal.SIGKILL:
-            _killpg(component.pid)
+            killpg(component.pid)
         elif component.alive:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(component.pid, sig)
@@ -338,35 +346,71 @@ class AirflowStack:
         try:
             component.process.wait(timeout=max(0.1, grace))
         except subprocess.TimeoutExpired:
-            _killpg(component.pid)
+            killpg(component.pid)
             component.process.wait(timeout=10)
-        _killpg(component.pid)  # children left behind, if any (the group is still ours: just reaped)
+        killpg(component.pid)  # children left behind, if any (the group is still ours: just reaped)
         component.reaped = True
 
-    def restart_triggerer(self, sig: signal.Signals = signal.SIGKILL, *, timeout: float = 90.0) -> int:
-        """Kill the triggerer with ``sig``, start a new one; returns the new triggerer's job id.
+    def restart_triggerer(
+        self, sig: signal.Signals = signal.SIGKILL, *, name: str = "triggerer", timeout: float = 90.0
+    ) -> int:
+        """Kill the triggerer ``name`` with ``sig``, start a new one; returns its new job id.
 
         Waits until the new triggerer has registered its job (a ``TriggererJob`` row that was not
         there before, still running).
         """
+        self.kill_component(name, sig)
+        return self.start_triggerer(name, timeout=timeout)
+
+    def start_triggerer(self, name: str, argv: Sequence[str] | None = None, *, timeout: float = 90.0) -> int:
+        """Start the triggerer ``name`` (new with ``argv``); its job id once it has registered."""
         known = {job_id for job_id, _ in self.triggerer_jobs()}
-        self.kill_component("triggerer", sig)
-        self.start_component("triggerer")
+        component = self.start_component(name, argv)
         deadline = time.monotonic() + timeout
         while True:
             self._check_alive()
             running = [job for job, state in self.triggerer_jobs() if job not in known and state == "running"]
             if running:
-                return max(running)
+                component.job_id = max(running)
+                return component.job_id
             if time.monotonic() > deadline:
                 raise AirflowStackError(
-                    f"the restarted triggerer registered no job in {timeout:g} s{self.diagnostics()}"
+                    f"triggerer {name} registered no job in {timeout:g} s{self.diagnostics()}"
                 )
             time.sleep(0.5)
 
+    def wait_log_line(self, name: str, text: str, timeout: float) -> None:
+        """Wait until the output of component ``name`` contains ``text``."""
+        deadline = time.monotonic() + timeout
+        component = self._components[name]
+        while text not in component.log_path.read_text(errors="replace"):
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise AirflowStackError(f"{name} did not print {text!r} in {timeout:g} s{self.diagnostics()}")
+            time.sleep(0.5)
+
+    def triggerer_names(self) -> list[str]:
+        """The triggerer components started so far (running or not)."""
+        return [name for name, argv in self._argv.items() if argv[0] == "triggerer"]
+
+    def triggerer_named(self, job_id: int | None) -> str:
+        """The name of the triggerer component whose latest job is ``job_id``."""
+        for name in self.triggerer_names():
+            if self._components[name].job_id == job_id:
+                return name
+        raise AirflowStackError(f"no triggerer of this stack runs job {job_id}{self.diagnostics()}")
+
+    def job_id_of(self, name: str) -> int:
+        """The ``TriggererJob`` id of the running triggerer ``name``."""
+        job_id = self._components[name].job_id
+        if job_id is None:
+            raise AirflowStackError(f"{name} has no known job id")
+        return job_id
+
     def stop(self) -> None:
         """Stop every component: SIGTERM to each main pid, SIGKILL to each group after the grace
-        period (and to every group at the end, for stragglers). Idempotent."""
+        period (and to every group at the end, for stragglers). Idempotent. The services (the
+        PostgreSQL cluster, the broker) keep running until :meth:`close`."""
         components = [component for component in reversed(self._history) if not component.reaped]
         for component in components:
             if component.alive:
@@ -375,184 +419,34 @@ class AirflowStack:
         deadline = time.monotonic() + self.stop_grace
         for component in components:
             self._reap(component, deadline - time.monotonic())
+
+    def close(self) -> None:
+        """Stop the components, then the services. Idempotent."""
+        self.stop()
         self._session.close()
-        atexit.unregister(self.stop)
+        if self.broker is not None:
+            self.broker.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+        atexit.unregister(self.close)
 
     @property
     def running(self) -> dict[str, bool]:
         """Which components' main processes are alive."""
         return {name: comp.alive for name, comp in self._components.items()}
 
+    @property
+    def component_names(self) -> list[str]:
+        """Every component started so far, in start order."""
+        return list(self._components)
+
     def _check_alive(self) -> None:
-        dead = [comp for comp in self._components.values() if not comp.alive]
+        dead = [
+            comp for comp in self._components.values() if not comp.alive and not comp.reaped
+        ]  # not stopped
         if dead:
             names = ", ".join(f"{comp.name} (exit {comp.process.returncode})" for comp in dead)
             raise AirflowStackError(f"component(s) died: {names}{self.diagnostics()}")
-
-    # ---------------------------------------------------------------- REST API
-
-    def health(self) -> dict[str, Any]:
-        """``GET /api/v2/monitor/health`` (no authentication needed)."""
-        response = self._session.get(f"{self.base_url}/api/v2/monitor/health", timeout=10)
-        response.raise_for_status()
-        result: dict[str, Any] = response.json()
-        return result
-
-    def wait_healthy(self, timeout: float) -> dict[str, Any]:
-        """Wait until the metadata DB and every heartbeat-reporting component are healthy."""
-        deadline = time.monotonic() + timeout
-        last: Any = None
-        while True:
-            self._check_alive()
-            try:
-                last = self.health()
-                if all((last.get(key) or {}).get("status") == "healthy" for key in _HEALTH_KEYS):
-                    return dict(last)
-            except requests.RequestException as exc:
-                last = exc
-            if time.monotonic() > deadline:
-                raise AirflowStackError(f"not healthy after {timeout:g} s: {last!r}{self.diagnostics()}")
-            time.sleep(0.5)
-
-    def token(self, *, refresh: bool = False) -> str:
-        """A SimpleAuthManager access token (``POST /auth/token``), cached."""
-        if self._token is None or refresh:
-            response = self._session.post(
-                f"{self.base_url}/auth/token",
-                json={"username": USERNAME, "password": self._password},
-                timeout=30,
-            )
-            if response.status_code not in (200, 201):
-                raise AirflowStackError(
-                    f"POST /auth/token: HTTP {response.status_code} {response.text[:500]}{self.diagnostics()}"
-                )
-            self._token = str(response.json()["access_token"])
-        return self._token
-
-    def api(
-        self,
-        method: str,
-        path: str,
-        json: Any = None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        expected: Iterable[int] = (200, 201),
-    ) -> Any:
-        """Call the REST API (``path`` like ``/api/v2/dags``) with a bearer token; the JSON answer.
-
-        Raises :class:`AirflowStackError` for any status not in ``expected``.
-        """
-        url = f"{self.base_url}{path}"
-        response = None
-        for attempt in range(2):
-            headers = {"Authorization": f"Bearer {self.token(refresh=attempt > 0)}"}
-            response = self._session.request(
-                method, url, json=json, params=params, headers=headers, timeout=30
-            )
-            if response.status_code != 401:
-                break
-        assert response is not None
-        if response.status_code not in set(expected):
-            raise AirflowStackError(
-                f"{method} {path}: HTTP {response.status_code} {response.text[:2000]}{self.diagnostics()}"
-            )
-        return response.json() if response.content else None
-
-    def wait_dag(self, dag_id: str, timeout: float = 90.0) -> dict[str, Any]:
-        """Wait until the dag-processor has parsed ``dag_id``; fails early on an import error."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self._check_alive()
-            found = self.api("GET", f"/api/v2/dags/{dag_id}", expected=(200, 404))
-            if found and found.get("dag_id") == dag_id:
-                return dict(found)
-            errors = self.api("GET", "/api/v2/importErrors").get("import_errors", [])
-            if errors:
-                details = "\n\n".join(f"{err.get('filename')}:\n{err.get('stack_trace')}" for err in errors)
-                raise AirflowStackError(f"DAG import errors while waiting for {dag_id}:\n{details}")
-            if time.monotonic() > deadline:
-                raise AirflowStackError(f"DAG {dag_id} not parsed after {timeout:g} s{self.diagnostics()}")
-            time.sleep(1.0)
-
-    def unpause(self, dag_id: str) -> None:
-        """``PATCH /api/v2/dags/{dag_id}`` with ``is_paused: false`` (new DAGs start paused)."""
-        self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
-
-    def trigger_dag(
-        self,
-        dag_id: str,
-        conf: Mapping[str, Any] | None = None,
-        *,
-        run_id: str | None = None,
-        note: str | None = None,
-    ) -> str:
-        """Wait for the DAG, unpause it and trigger a manual run; returns the run id."""
-        self.wait_dag(dag_id)
-        self.unpause(dag_id)
-        run_id = run_id or f"e2e__{secrets.token_hex(6)}"
-        body: dict[str, Any] = {"dag_run_id": run_id, "logical_date": None, "conf": dict(conf or {})}
-        if note is not None:
-            body["note"] = note
-        created = self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)
-        return str(created["dag_run_id"])
-
-    def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
-        """The run as the API shows it."""
-        result: dict[str, Any] = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
-        return result
-
-    def wait_run(self, dag_id: str, run_id: str, timeout: float = 180.0) -> str:
-        """Wait until the run is ``success`` or ``failed``; returns that state."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self._check_alive()
-            state = str(self.dag_run(dag_id, run_id).get("state"))
-            if state in _FINAL_RUN_STATES:
-                return state
-            if time.monotonic() > deadline:
-                raise AirflowStackError(
-                    f"run {dag_id}/{run_id} still {state} after {timeout:g} s{self.explain(dag_id, run_id)}"
-                )
-            time.sleep(1.0)
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        """The run's task instances as the API shows them."""
-        result = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
-        return list(result["task_instances"])
-
-    def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
-        """One task instance as the API shows it."""
-        result: dict[str, Any] = self.api(
-            "GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
-        )
-        return result
-
-    def wait_task_state(
-        self, dag_id: str, run_id: str, task_id: str, states: Iterable[str], *, timeout: float = 120.0
-    ) -> dict[str, Any]:
-        """Wait until a task instance is in one of ``states``; returns it."""
-        wanted = set(states)
-        deadline = time.monotonic() + timeout
-        while True:
-            self._check_alive()
-            ti = self.task_instance(dag_id, run_id, task_id)
-            if ti.get("state") in wanted:
-                return ti
-            if time.monotonic() > deadline:
-                raise AirflowStackError(
-                    f"{task_id} still {ti.get('state')} after {timeout:g} s (wanted {sorted(wanted)})"
-                    f"{self.explain(dag_id, run_id)}"
-                )
-            time.sleep(0.3)
-
-    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
-        """An XCom value through the API (deserialized)."""
-        entry = self.api(
-            "GET",
-            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
-            params={"deserialize": "true"},
-        )
-        return entry.get("value")
 
     # ---------------------------------------------------------------- logs
 
@@ -613,19 +507,9 @@ class AirflowStack:
 
     # ---------------------------------------------------------------- metadata DB
 
-    @contextlib.contextmanager
-    def database(self) -> Iterator[sqlite3.Connection]:
-        """A read-only connection to the metadata DB (safe while the components run)."""
-        connection = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30)
-        try:
-            yield connection
-        finally:
-            connection.close()
-
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows of a read-only query on the metadata DB."""
-        with self.database() as connection:
-            return list(connection.execute(sql, params).fetchall())
+        """Rows of a read-only query on the metadata DB (``?`` placeholders, either backend)."""
+        return self.db.query(sql, params)
 
     def triggerer_jobs(self) -> list[tuple[int, str]]:
         """``(job id, state)`` of every triggerer job, oldest first."""
@@ -654,59 +538,22 @@ class AirflowStack:
 
     def db_task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
         """A task instance's row in the metadata DB (``trigger_id``, ``try_number``, ``state``...)."""
-        with self.database() as connection:
-            connection.row_factory = sqlite3.Row
-            row = connection.execute(
-                "SELECT * FROM task_instance "
-                "WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = -1",
-                (dag_id, run_id, task_id),
-            ).fetchone()
+        row = self.db.row(
+            "SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = -1",
+            (dag_id, run_id, task_id),
+        )
         if row is None:
             raise AirflowStackError(f"no task instance {dag_id}/{run_id}/{task_id} in the metadata DB")
-        return dict(row)
+        return row
+
+    def broker_dump(self) -> str:
+        """Every key of the Celery broker with its contents, as text ('' without Celery)."""
+        return "" if self.broker is None else broker_dump(self.broker)
 
     def dump_database(self) -> DatabaseDump:
-        """Every table, every row, every non-null cell as text (``.dump``-like, blobs decoded)."""
-        lines: list[str] = []
-        dump = DatabaseDump(text="")
-        with self.database() as connection:
-            tables = [
-                str(name)
-                for (name,) in connection.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-                )
-            ]
-            for table in tables:
-                cursor = connection.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from sqlite_master
-                columns = [description[0] for description in cursor.description]
-                count = 0
-                for row in cursor:
-                    count += 1
-                    for column, value in zip(columns, row, strict=True):
-                        if value is None:
-                            continue
-                        dump.cells += 1
-                        lines.append(f"{table}.{column}\t{_as_text(value)}")
-                dump.rows[table] = count
-        dump.text = "\n".join(lines)
-        return dump
+        """Every table, every row, every non-null cell as text (blobs decoded)."""
+        return self.db.dump()
 
     def database_files(self) -> list[Path]:
-        """The DB file and its journal / WAL files, if any (for a raw byte scan)."""
-        names = (self.db_path.name + suffix for suffix in ("", "-journal", "-wal"))
-        return [path for path in (self.db_path.with_name(name) for name in names) if path.exists()]
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bytes):
-        text = value.decode("utf-8", errors="replace")
-        with contextlib.suppress(zlib.error):
-            text += "\n" + zlib.decompress(value).decode("utf-8", errors="replace")
-        return text
-    return str(value)
-
-
-def _killpg(pgid: int) -> None:
-    """SIGKILL a process group that this module created (ignores a group that is already gone)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+        """The files holding the metadata DB on disk (for a raw byte scan)."""
+        return self.db.raw_files()

@@ -1,6 +1,7 @@
 """Deployment faults, end to end: the task's process is killed right after its configure call.
 
-A real deployment (:mod:`e2e.airflow_stack`) runs ``tests/e2e/dags/dcs_configure_worker_kill.py``:
+A real deployment (:mod:`e2e.airflow_stack`, once per topology: SQLite with the LocalExecutor,
+PostgreSQL with Celery workers) runs ``tests/e2e/dags/dcs_configure_worker_kill.py``:
 one deferrable configure task with ``retries=1``. The emulator (simulated migration) handles the
 configure POST (the migration starts) and then holds the answer back (a ``latency`` fault applied
 ``after`` the API did the work). While the answer hangs, the test SIGKILLs the process that runs
@@ -27,7 +28,7 @@ from typing import Any
 import pytest
 
 from airflow_versions import requires_airflow3_deployment
-from e2e.airflow_stack import AirflowStack
+from e2e.airflow_stack import AirflowStack, Topology
 from huaweicloud_dcs_emulator.testing import EmulatorAdmin, EmulatorProcess
 from huaweicloud_dcs_provider.api.endpoints import Api
 from reliability import figures
@@ -60,14 +61,16 @@ class Deployment:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(tmp_path_factory: pytest.TempPathFactory, topology: Topology) -> Iterator[Deployment]:
     """The emulator (simulated migrations) and a real Airflow with the kill DAG; all stopped after."""
-    root = tmp_path_factory.mktemp("e2e-faults")
+    root = tmp_path_factory.mktemp(f"e2e-faults-{topology.name}")
     with ExitStack() as cleanup:
         emulator = cleanup.enter_context(EmulatorProcess(config=EMULATOR_TIMINGS))
         env = {"AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT": emulator.conn_uri_json()}
-        stack = cleanup.enter_context(AirflowStack(root / "airflow", dag_files=[DAG_FILE], env=env))
-        print(f"\n[e2e-faults] Airflow up in {stack.startup_seconds:.1f} s ({root})")
+        stack = cleanup.enter_context(
+            AirflowStack(root / "airflow", dag_files=[DAG_FILE], env=env, topology=topology)
+        )
+        print(f"\n[e2e-faults] Airflow ({topology.name}) up in {stack.startup_seconds:.1f} s ({root})")
         stack.wait_dag(DAG_ID)
         yield Deployment(stack=stack, emulator=emulator, admin=emulator.admin())
 
@@ -111,9 +114,11 @@ def task_process(ti_id: str) -> int:
     """The pid of the process running the task instance ``ti_id`` (the try's UUID).
 
     With the LocalExecutor, each of the scheduler's worker processes (process title
-    ``airflow worker -- LocalExecutor: <task>``) is the *supervisor* of the task it runs: it forks a
-    child that runs the operator code and talks to it over a socket; the supervisor relays its
-    heartbeats, XCom pushes and final state to the api-server. The child sets its title to
+    ``airflow worker -- LocalExecutor: <task>``) is the *supervisor* of the task it runs; with the
+    CeleryExecutor, a process forked by a Celery worker (title ``airflow supervisor: <TI uuid>``)
+    is. The supervisor forks a child that runs
+    the operator code and talks to it over a socket; it relays the child's heartbeats, XCom pushes
+    and final state to the api-server. The child sets its title to
     ``airflow worker -- <TI uuid>`` (``task_runner.startup``) before it runs the operator. That child
     is what we kill: the process that sent the configure call and would have pushed its result
     (an OOM kill of the task, the usual way a task dies mid-call). Its supervisor survives and
@@ -128,7 +133,10 @@ def task_process(ti_id: str) -> int:
     assert len(found) == 1, f"expected one process titled {wanted!r}, found {found}"
     [pid] = found
     supervisor = cmdline(parent_pid(pid))
-    assert supervisor.startswith("airflow worker -- LocalExecutor"), (pid, supervisor)
+    assert supervisor.startswith(("airflow worker -- LocalExecutor", "airflow supervisor: ")), (
+        pid,
+        supervisor,
+    )
     return pid
 
 
@@ -190,7 +198,7 @@ def test_worker_killed_after_configure_post_retry_attaches(deployment: Deploymen
     figures.record(
         "faults",
         {
-            "fault": "worker killed after the configure POST, before XCom",
+            "fault": f"worker killed after the configure POST, before XCom ({stack.topology.name})",
             "injected": (
                 f"configure answer held {HELD_ANSWER_SECONDS:g} s after processing (latency after); "
                 "SIGKILL to the task process once the POST was handled"

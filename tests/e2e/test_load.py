@@ -2,8 +2,9 @@
 
 The DAG (``tests/e2e/dags/dcs_load_mapped_migrations.py``) maps a create task and a deferrable
 configure task over N migrations (dynamic task mapping); the deployment is the e2e one
-(:mod:`e2e.airflow_stack`: api-server, scheduler with the LocalExecutor, dag-processor, triggerer),
-so the N waits really run side by side in the triggerer. The emulator simulates the migrations
+(:mod:`e2e.airflow_stack`), once per topology: SQLite with the LocalExecutor and one triggerer, then
+PostgreSQL with two Celery workers and two triggerers, so the N waits really run side by side in
+the triggerer(s). The emulator simulates the migrations
 (N distinct pairs of Redis addresses) and, for the whole run, answers 5 % of all API requests with
 HTTP 503 before handling them and drops the connection of 1 % *after* handling them (the work was
 done, the answer is lost: the harsh case), both seeded.
@@ -11,12 +12,14 @@ done, the answer is lost: the harsh case), both seeded.
 Expected: the run succeeds, every mapped instance succeeded, the emulator handled exactly N
 configure calls (one per migration task, N distinct tasks; each task's own log says it was
 configured once), every migration task ended ``SUCCESS`` (or ``RELEASED`` after it), nothing is
-left running, deferred, queued or waiting for a retry, and the run ended before its deadline.
-Recorded in the ``load`` figures table: wall time, requests, 503s, drops, configure calls sent and
-handled, retries.
+left running, deferred, queued or waiting for a retry, and the run ended before its deadline. On
+the distributed topology the work was spread: both Celery workers ran tasks and both triggerers ran
+waits. Recorded in the ``load`` figures table: wall time, requests (and the DCS API's requests per
+minute, mean and busiest minute), 503s, drops, configure calls sent and handled, retries, and how
+the tasks and waits were spread.
 
-N is 20 by default (CI); the issue's full run is ``DCS_LOAD_MIGRATIONS=200`` (or
-``--load-migrations 200``), some 10-20 minutes on a 2-core machine.
+N is 20 by default (CI); a full run is ``DCS_LOAD_MIGRATIONS=500`` (or ``--load-migrations 500``,
+with ``-m distributed`` for the distributed deployment only), some 20-40 minutes on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -33,15 +36,16 @@ from typing import Any
 import pytest
 
 from airflow_versions import requires_airflow3_deployment
-from e2e.airflow_stack import AirflowStack
+from e2e.airflow_stack import AirflowStack, Topology
 from huaweicloud_dcs_emulator.testing import EmulatorApiClient, EmulatorProcess
 from huaweicloud_dcs_provider.api.endpoints import Api
 from reliability import figures
 
 #: Mapped migrations: ``--load-migrations`` / ``$DCS_LOAD_MIGRATIONS`` (tests/conftest.py), else 20.
 MIGRATIONS = int(os.environ.get("DCS_LOAD_MIGRATIONS") or 20)
-#: LocalExecutor worker processes (``[core] parallelism``).
-PARALLELISM = int(os.environ.get("DCS_LOAD_PARALLELISM") or 4)
+#: ``[core] parallelism``: LocalExecutor worker processes, or task slots over the Celery workers
+#: (by default, all of both workers' processes).
+PARALLELISM = int(os.environ.get("DCS_LOAD_PARALLELISM") or 0)
 #: Seconds between two status reads of each deferred wait.
 POLL_SECONDS = 2
 #: The run's deadline: generous for a loaded 2-core machine (measured: see docs/reliability.md).
@@ -116,9 +120,48 @@ def hook_retries(stack: AirflowStack) -> int:
     )
 
 
-def test_mapped_migrations_under_api_faults(tmp_path: Path) -> None:
+def requests_per_minute(requests: list[dict[str, Any]]) -> tuple[float, int]:
+    """The DCS API's load: requests per minute over the whole log, and in its busiest minute."""
+    times = sorted(float(r["time"]) for r in requests)
+    if len(times) < 2:
+        return float(len(times)), len(times)
+    span = max(times[-1] - times[0], 1.0)
+    busiest, start = 0, 0
+    for end, now in enumerate(times):  # a 60 s window sliding over the requests
+        while now - times[start] > 60.0:
+            start += 1
+        busiest = max(busiest, end - start + 1)
+    return round(len(times) / span * 60.0, 1), busiest
+
+
+def spread(stack: AirflowStack, run_id: str) -> tuple[dict[str, int], dict[int, int]]:
+    """Tasks each Celery worker received (from its output), and trigger logs per triggerer job."""
+    workers = {
+        name: sum(path.read_text(errors="replace").count("] received") for path in paths)
+        for name, paths in stack.component_logs.items()
+        if name.startswith("worker-")
+    }
+    run_dir = stack.logs_folder / f"dag_id={DAG_ID}" / f"run_id={run_id}"
+    jobs = Counter(int(path.name.rsplit(".", 2)[-2]) for path in run_dir.rglob("*.log.trigger.*.log"))
+    return workers, dict(jobs)
+
+
+BLOCKED = re.compile(r"async thread was blocked for ([0-9.]+) seconds")
+
+
+def loop_blocks(stack: AirflowStack) -> dict[str, list[float]]:
+    """Each triggerer's loop stalls, as Airflow itself reports them (over 0.2 s by default)."""
+    return {
+        name: [float(found) for path in paths for found in BLOCKED.findall(path.read_text(errors="replace"))]
+        for name, paths in stack.component_logs.items()
+        if name.startswith("triggerer")
+    }
+
+
+def test_mapped_migrations_under_api_faults(tmp_path: Path, topology: Topology) -> None:
     """N mapped migrations, 5 % 503 + 1 % dropped answers: all succeed, each configured once."""
     n = MIGRATIONS
+    parallelism = PARALLELISM or (topology.workers * topology.worker_concurrency or 4)
     with ExitStack() as cleanup:
         emulator = cleanup.enter_context(EmulatorProcess(config=EMULATOR_TIMINGS))
         admin = emulator.admin(timeout=60)
@@ -128,9 +171,18 @@ def test_mapped_migrations_under_api_faults(tmp_path: Path) -> None:
             "DCS_LOAD_POLL_SECONDS": str(POLL_SECONDS),
         }
         stack = cleanup.enter_context(
-            AirflowStack(tmp_path / "airflow", dag_files=[DAG_FILE], env=env, parallelism=PARALLELISM)
+            AirflowStack(
+                tmp_path / "airflow",
+                dag_files=[DAG_FILE],
+                env=env,
+                parallelism=parallelism,
+                topology=topology,
+            )
         )
-        print(f"\n[load] Airflow up in {stack.startup_seconds:.1f} s; {n} migrations, {PARALLELISM} workers")
+        print(
+            f"\n[load] Airflow ({topology.name}) up in {stack.startup_seconds:.1f} s; {n} migrations, "
+            f"parallelism {parallelism}"
+        )
         stack.wait_dag(DAG_ID)
         admin.clear_requests()
         admin.add_fault(action="status", status=503, path=ALL_API, probability=0.05, seed=503, count=None)
@@ -168,12 +220,16 @@ def test_mapped_migrations_under_api_faults(tmp_path: Path) -> None:
         faulted_503 = sum("status" in r["faults"] for r in requests)
         dropped = sum("drop" in r["faults"] for r in requests)
         retries_logged = hook_retries(stack)
+        per_minute, busiest_minute = requests_per_minute(requests)
+        worker_tasks, trigger_jobs = spread(stack, run_id)
+        blocks = loop_blocks(stack)
 
     succeeded = states[("configure", "success")]
     stuck = len(stuck_tis) + sum(status not in DONE for status in task_status.values())
     row = figures.record(
         "load",
         {
+            "topology": topology.name,
             "migrations": n,
             "faults": FAULTS,
             "succeeded": succeeded,
@@ -189,7 +245,15 @@ def test_mapped_migrations_under_api_faults(tmp_path: Path) -> None:
             "stuck": stuck,
             "hook_retries": retries_logged,
             "task_retries": len(retried),
-            "parallelism": PARALLELISM,
+            "parallelism": parallelism,
+            "api_requests_per_minute": per_minute,
+            "api_requests_busiest_minute": busiest_minute,
+            "tasks_per_worker": worker_tasks,
+            "waits_per_triggerer": trigger_jobs,
+            "triggerer_loop_blocks_over_0_2s": {name: len(found) for name, found in blocks.items()},
+            "triggerer_loop_block_max_s": max(
+                (max(found) for found in blocks.values() if found), default=0.0
+            ),
             "run_state": state,
         },
     )
@@ -217,3 +281,7 @@ def test_mapped_migrations_under_api_faults(tmp_path: Path) -> None:
     assert all(results[index] and results[index]["id"] == created[index] for index in range(n)), created
     assert all(result and result["status"] in DONE for result in results.values()), results
     assert wall < RUN_TIMEOUT
+    # Spread over the deployment: every Celery worker ran tasks, every triggerer ran waits.
+    assert len(worker_tasks) == topology.workers, worker_tasks
+    assert all(worker_tasks.values()), worker_tasks
+    assert len(trigger_jobs) == len(topology.triggerers), trigger_jobs

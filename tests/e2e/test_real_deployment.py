@@ -1,7 +1,7 @@
 """End to end: the example full-migration DAG on a real Airflow deployment, moving real data.
 
-One deployment for the module: ``airflow db migrate`` (SQLite), then the api-server, scheduler
-(LocalExecutor), dag-processor and triggerer as four processes (:mod:`e2e.airflow_stack`); the DCS
+One deployment for the module, once per topology (:mod:`e2e.airflow_stack`): SQLite with the
+LocalExecutor and one triggerer, then PostgreSQL with two Celery workers and two triggerers; the DCS
 emulator with real migration on (it copies keys between two loopback Redis servers) and temporary
 credentials (so the connection carries a security token); two password-protected ``redis-server``
 processes. The Redis passwords live only in Airflow connections (``AIRFLOW_CONN_*`` variables given
@@ -15,19 +15,23 @@ thousand small keys, so that a migration lasts long enough for the sensor to def
    the source's keys, values and TTLs (3,000 keys of every common type in two databases, with
    binary names and values and TTLs; the data set and the key-by-key check of
    ``tests/redis_data.py``).
-2. The triggerer is SIGKILLed (with its trigger-runner child) while the sensor is deferred and
-   started again: the run still succeeds, the migration was configured once (one configure POST in
-   the emulator's request log), the sensor ran once (try 1), and the same trigger row, with the
-   same absolute deadline in its kwargs, was taken over by the new triggerer while the migration
-   was still running.
+2. The triggerer running the sensor's trigger is SIGKILLed (with its trigger-runner child) while
+   the sensor is deferred and started again: the run still succeeds, the migration was configured
+   once (one configure POST in the emulator's request log), the sensor ran once (try 1), and the
+   same trigger row, with the same absolute deadline in its kwargs, was taken over while the
+   migration was still running (by the new triggerer, or by the other one where two run).
+1b. The migration fails in DCS while the sensor is deferred: the run fails at once (the sensor on
+   its first try, no retry: a failed migration is not retried), the report task never runs, and
+   the sensor's log names the task, the status and the failure reason DCS gave.
 2b. The asset example (``dags/example_dcs_asset_scheduling.py``): a migration into a DCS instance
    succeeds, and the real scheduler runs the DAG scheduled on that instance's asset; the consumer
    reads the migration task id, status and key counts from the event.
 3. After the runs (components stopped), no secret (the emulator's SK, the security token, both
    Redis passwords; raw, URL-quoted, JSON-escaped, base64, or a 16-character piece) is in any file
    of the deployment (component output, task/trigger/processor logs, the config, the raw bytes of
-   the DB file), in any cell of any table of the metadata DB, in the decrypted trigger kwargs, or
-   in the emulator's and Redis servers' logs. The scan is shown to be live: it finds the migration
+   the DB file or of PostgreSQL's data directory), in any cell of any table of the metadata DB, in
+   any key of the Celery broker (message bodies decoded), in the decrypted trigger kwargs, or in the
+   emulator's and Redis servers' logs. The scan is shown to be live: it finds the migration
    task ids and a planted canary where they must be.
 """
 
@@ -52,7 +56,7 @@ from urllib.parse import quote
 import pytest
 
 from airflow_versions import requires_airflow3_deployment
-from e2e.airflow_stack import COMPONENTS, AirflowStack, TriggerRow, tail
+from e2e.airflow_stack import AirflowStack, Topology, TriggerRow, tail
 from huaweicloud_dcs_emulator.local_redis import RedisServer, key_counts
 from huaweicloud_dcs_emulator.testing import (
     EmulatorAdmin,
@@ -291,9 +295,9 @@ class Deployment:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(tmp_path_factory: pytest.TempPathFactory, topology: Topology) -> Iterator[Deployment]:
     """Redis x2, the emulator (real migration, security token) and a real Airflow; all stopped."""
-    root = tmp_path_factory.mktemp("e2e")
+    root = tmp_path_factory.mktemp(f"e2e-{topology.name}")
     with ExitStack() as cleanup:
         source = cleanup.enter_context(RedisServer(password=f"src-{secrets.token_urlsafe(18)}"))
         target = cleanup.enter_context(RedisServer(password=f"tgt-{secrets.token_urlsafe(18)}"))
@@ -317,9 +321,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             "DCS_EXAMPLE_POLL_SECONDS": str(POLL_SECONDS),
         }
         stack = cleanup.enter_context(
-            AirflowStack(root / "airflow", dag_files=[DAG_FILE, ASSET_DAG_FILE], env=env)
+            AirflowStack(root / "airflow", dag_files=[DAG_FILE, ASSET_DAG_FILE], env=env, topology=topology)
         )
-        print(f"\n[e2e] Airflow up in {stack.startup_seconds:.1f} s ({root})")
+        print(f"\n[e2e] Airflow ({topology.name}) up in {stack.startup_seconds:.1f} s ({root})")
         stack.wait_dag(DAG_ID)
         tasks = stack.api("GET", f"/api/v2/dags/{DAG_ID}/tasks")["tasks"]
         operators = {task["operator_name"]: task["task_id"] for task in tasks}
@@ -408,6 +412,38 @@ def test_full_migration_deferred_through_real_triggerer(deployment: Deployment) 
 
 
 # ------------------------------------------------------------------------------------------------
+# 1b. The migration fails in DCS: the run fails, with DCS's reason
+# ------------------------------------------------------------------------------------------------
+
+
+def test_failed_migration_fails_the_run_with_the_dcs_error_text(deployment: Deployment) -> None:
+    """A migration that fails in DCS fails the sensor on try 1, its log giving DCS's own reason."""
+    dep, stack = deployment, deployment.stack
+    reason = f"Source Redis closed the replication link (e2e {secrets.token_hex(4)})"
+    seen: dict[str, str] = {}
+
+    def fail_it(run_id: str, migration_task_id: str) -> None:
+        seen["status"] = str(dep.admin.fail_task(migration_task_id, error=reason)["status"])
+
+    record = dep.run_migration(padding_mb=PADDING_MB, while_deferred=fail_it)
+    explain = stack.explain(DAG_ID, record.run_id)
+    assert record.state == "failed", explain
+    states = {
+        ti["task_id"]: (ti["state"], ti["try_number"]) for ti in stack.task_instances(DAG_ID, record.run_id)
+    }
+    assert states[dep.configure_task] == ("success", 1), states
+    assert states[dep.wait_task] == ("failed", 1), f"the failed migration was retried or not failed: {states}"
+    assert states[dep.tasks[REPORT]][0] == "upstream_failed", states
+    text = (stack.task_log_dir(DAG_ID, record.run_id, dep.wait_task) / "attempt=1.log").read_text(
+        errors="replace"
+    )
+    assert reason in text, text[-3000:]
+    assert record.migration_task_id in text
+    assert seen["status"] in text, (seen, text[-3000:])
+    assert dep.configure_posts(record.migration_task_id) == 1
+
+
+# ------------------------------------------------------------------------------------------------
 # 2. The triggerer dies while the sensor is deferred
 # ------------------------------------------------------------------------------------------------
 
@@ -440,10 +476,13 @@ def test_triggerer_killed_while_deferred(deployment: Deployment) -> None:
         first = trigger_of(run_id)
         wait_for(lambda: running_in(run_id, first.triggerer_id), "trigger running", run_id)
         seen["before"], seen["killed_at"], seen["killed_at_wall"] = first, time.monotonic(), time.time()
-        new_job = stack.restart_triggerer()  # SIGKILL to the triggerer's process group
-        seen["new_job"] = new_job
-        # The new triggerer takes the same row over once the killed one's heartbeat is stale.
-        wait_for(lambda: trigger_of(run_id).triggerer_id == new_job, "trigger taken over", run_id, 90)
+        holder = stack.triggerer_named(first.triggerer_id)
+        stack.restart_triggerer(name=holder)  # SIGKILL to the triggerer's process group
+        live = {stack.job_id_of(name) for name in stack.triggerer_names()}
+        # A live triggerer (the new one, or the other one) takes the same row over once the killed
+        # one's heartbeat is stale.
+        wait_for(lambda: trigger_of(run_id).triggerer_id in live, "trigger taken over", run_id, 90)
+        seen["new_job"] = trigger_of(run_id).triggerer_id
         seen["after"], seen["taken_over_after"] = trigger_of(run_id), time.monotonic() - seen["killed_at"]
         seen["ti_state"] = stack.db_task_instance(DAG_ID, run_id, dep.wait_task)["state"]
         seen["migration_status"] = dep.emulator.api().detail(migration_task_id)["status"]
@@ -603,10 +642,12 @@ def test_no_secret_in_logs_or_metadata_db(deployment: Deployment) -> None:
     dep.extra_texts["emulator log"] = dep.emulator.log_text()
     dep.extra_texts["source redis-server log"] = dep.source.log_text()
     dep.extra_texts["target redis-server log"] = dep.target.log_text()
-    stack.stop()  # everything flushed, shutdown messages included
+    stack.stop()  # everything flushed, shutdown messages included (the DB and broker still run)
+    dep.extra_texts["Celery broker keys"] = stack.broker_dump()
 
     files = sorted(path for path in stack.root.rglob("*") if path.is_file())
-    blobs = {str(path): path.read_bytes() for path in files}
+    database_files = stack.database_files()
+    blobs = {str(path): path.read_bytes() for path in sorted({*files, *database_files})}
     dump = stack.dump_database()
     blobs[DB_DUMP] = dump.text.encode()
     blobs.update((name, text.encode()) for name, text in dep.extra_texts.items())
@@ -614,7 +655,8 @@ def test_no_secret_in_logs_or_metadata_db(deployment: Deployment) -> None:
     leaks = find_leaks(dep.secrets, blobs)
     log_files = stack.log_files()
     print(
-        f"[e2e] secret scan: {len(files)} files ({len(log_files)} log files), "
+        f"[e2e] secret scan ({stack.topology.name}): {len(blobs)} files and texts "
+        f"({len(log_files)} log files), "
         f"{sum(len(data) for data in blobs.values()) / 1e6:.1f} MB in all; metadata DB: {dump.tables} "
         f"tables, {dump.total_rows} rows, {dump.cells} non-null cells; {len(dep.secrets)} secrets "
         f"x {len(needles('x'))} forms"
@@ -630,7 +672,7 @@ def test_no_secret_in_logs_or_metadata_db(deployment: Deployment) -> None:
     }
     assert set(log_files) <= set(files)
     assert {path.name.split(".")[0] for path in log_files if path.parent == stack.component_dir} >= set(
-        COMPONENTS
+        stack.component_names
     )
     assert any(path.is_relative_to(stack.logs_folder / "dag_processor") for path in log_files)
     for record in dep.runs:
@@ -642,7 +684,11 @@ def test_no_secret_in_logs_or_metadata_db(deployment: Deployment) -> None:
             assert record.migration_task_id.encode() in blobs[str(path)], path
         assert record.migration_task_id.encode() in blobs[DB_DUMP]
     assert CANARY.encode() in blobs[DB_DUMP]
-    assert any(CANARY.encode() in blobs[str(path)] for path in stack.database_files())
+    assert any(CANARY.encode() in blobs[str(path)] for path in database_files)
+    if stack.topology.celery:  # the scan read the broker (its queue bindings at least)
+        assert "_kombu.binding." in dep.extra_texts["Celery broker keys"], dep.extra_texts[
+            "Celery broker keys"
+        ]
     assert dump.rows["task_instance"] >= 3 * len(dep.runs)
     assert dump.rows["xcom"] > 0
     assert dump.rows["rendered_task_instance_fields"] > 0

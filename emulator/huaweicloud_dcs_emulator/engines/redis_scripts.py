@@ -28,56 +28,94 @@ end
 return {done, table.concat(parts)}
 """
 
-#: Source side of a full-sync batch: one ``SCAN ARGV[1] COUNT ARGV[2]`` page, then each key is
-#: read with ``GET`` (a string: the cheap path) or, for any other type, ``DUMP``; and ``PTTL``
-#: unless ``ARGV[4]`` is ``"0"`` (the database has no key with a TTL). Answers ``{next cursor, keys
-#: scanned, commands, commands count, value bytes, leftover}``: ``commands`` holds one command per
-#: key, already encoded in RESP: ``SET name value [PX ttl]`` for a string (a HyperLogLog is a
-#: string too), ``RESTORE name ttl payload REPLACE`` otherwise; the engine sends them to the target
-#: as they are (no key is parsed or encoded in Python). Keys gone since the scan have no command.
-#: After ``ARGV[3]`` value bytes it stops: the keys not read yet are the leftover (copied with
-#: :data:`DUMP_SCRIPT`).
+#: Source side of a full-sync batch: one ``SCAN ARGV[1] COUNT ARGV[2]`` page, whose keys are read
+#: with ``MGET`` in chunks (strings: the cheap path; a chunk holds about as many keys as the byte
+#: budget left allows, judged from the values read so far) and, for any other type (``MGET`` answers
+#: nil for it), ``DUMP``; and ``PTTL`` unless ``ARGV[4]`` is ``"0"`` (the database has no key with a
+#: TTL). Answers ``{next cursor, keys scanned, commands, keys copied, value bytes, leftover,
+#: replies}``: ``commands`` holds the target's commands, already encoded in RESP: one ``MSET`` of
+#: every string without a TTL (a HyperLogLog is a string too), ``SET name value PX ttl`` for a
+#: string with one, ``RESTORE name ttl payload REPLACE`` otherwise; ``replies`` is how many
+#: commands (each answers ``+OK``). The engine sends them to the target as they are (no key is
+#: parsed or encoded in Python). Keys gone since the scan have no command. After ``ARGV[3]`` value
+#: bytes it stops: the keys not read yet are the leftover (copied with :data:`DUMP_SCRIPT`).
 SCAN_DUMP_SCRIPT = """
 local page = redis.call('SCAN', ARGV[1], 'COUNT', ARGV[2])
 local keys, budget, with_ttl = page[2], tonumber(ARGV[3]), ARGV[4] ~= '0'
-local call, pcall_ = redis.call, redis.pcall
-local parts, n, size, done, count = {}, 0, 0, 0, 0
-for i, key in ipairs(keys) do
-  local value = pcall_('GET', key)
-  local restore = type(value) == 'table'
-  if restore then value = call('DUMP', key) end
-  if value then
-    local ttl = nil
-    if with_ttl then
-      local t = call('PTTL', key)
-      if t > 0 then ttl = string.format('%d', t) elseif t == 0 then ttl = '1' end
+local call = redis.call
+local mset, m, strings, parts, n = {}, 0, 0, {}, 0
+local size, done, count, replies, total = 0, 0, 0, 0, #keys
+local chunk = 16
+-- RESP length headers by length (Lua interns every new string: make each one once).
+local keyhead = setmetatable({}, {__index = function(t, len)
+  local text = '$' .. len .. '\\r\\n'
+  t[len] = text
+  return text
+end})
+local valuehead = setmetatable({}, {__index = function(t, len)
+  local text = '\\r\\n$' .. len .. '\\r\\n'
+  t[len] = text
+  return text
+end})
+while done < total and size < budget do
+  local first, last = done + 1, math.min(total, done + chunk)
+  local values = call('MGET', unpack(keys, first, last))
+  for i = first, last do
+    local key, value = keys[i], values[i - done]
+    local restore = not value
+    if restore then value = call('DUMP', key) end
+    if value then
+      local ttl = nil
+      if with_ttl then
+        local t = call('PTTL', key)
+        if t > 0 then ttl = string.format('%d', t) elseif t == 0 then ttl = '1' end
+      end
+      if restore then
+        ttl = ttl or '0'
+        parts[n + 1] = '*5\\r\\n$7\\r\\nRESTORE\\r\\n$' .. #key .. '\\r\\n'
+        parts[n + 2] = key
+        parts[n + 3] = '\\r\\n$' .. #ttl .. '\\r\\n' .. ttl .. '\\r\\n$' .. #value .. '\\r\\n'
+        parts[n + 4] = value
+        parts[n + 5] = '\\r\\n$7\\r\\nREPLACE\\r\\n'
+        n = n + 5
+        replies = replies + 1
+      elseif ttl then
+        parts[n + 1] = '*5\\r\\n$3\\r\\nSET\\r\\n$' .. #key .. '\\r\\n'
+        parts[n + 2] = key
+        parts[n + 3] = '\\r\\n$' .. #value .. '\\r\\n'
+        parts[n + 4] = value
+        parts[n + 5] = '\\r\\n$2\\r\\nPX\\r\\n$' .. #ttl .. '\\r\\n' .. ttl .. '\\r\\n'
+        n = n + 5
+        replies = replies + 1
+      else
+        mset[m + 1] = keyhead[#key]
+        mset[m + 2] = key
+        mset[m + 3] = valuehead[#value]
+        mset[m + 4] = value
+        mset[m + 5] = '\\r\\n'
+        m = m + 5
+        strings = strings + 1
+      end
+      count = count + 1
+      size = size + #value
     end
-    if restore then
-      ttl = ttl or '0'
-      parts[n + 1] = '*5\\r\\n$7\\r\\nRESTORE\\r\\n$' .. #key .. '\\r\\n'
-      parts[n + 3] = '\\r\\n$' .. #ttl .. '\\r\\n' .. ttl .. '\\r\\n$' .. #value .. '\\r\\n'
-      parts[n + 5] = '\\r\\n$7\\r\\nREPLACE\\r\\n'
-    elseif ttl then
-      parts[n + 1] = '*5\\r\\n$3\\r\\nSET\\r\\n$' .. #key .. '\\r\\n'
-      parts[n + 3] = '\\r\\n$' .. #value .. '\\r\\n'
-      parts[n + 5] = '\\r\\n$2\\r\\nPX\\r\\n$' .. #ttl .. '\\r\\n' .. ttl .. '\\r\\n'
-    else
-      parts[n + 1] = '*3\\r\\n$3\\r\\nSET\\r\\n$' .. #key .. '\\r\\n'
-      parts[n + 3] = '\\r\\n$' .. #value .. '\\r\\n'
-      parts[n + 5] = '\\r\\n'
+    if size >= budget then
+      done = i
+      break
     end
-    parts[n + 2] = key
-    parts[n + 4] = value
-    n = n + 5
-    count = count + 1
-    size = size + #value
   end
-  done = i
-  if size >= budget then break end
+  if size < budget then done = last end
+  -- The next chunk: as many keys as the budget left holds at the mean value size so far.
+  chunk = math.max(1, math.min(1024, math.floor((budget - size) * done / math.max(size, 1))))
+end
+local commands = table.concat(parts)
+if m > 0 then
+  commands = '*' .. (1 + 2 * strings) .. '\\r\\n$4\\r\\nMSET\\r\\n' .. table.concat(mset) .. commands
+  replies = replies + 1
 end
 local leftover = {}
-for i = done + 1, #keys do leftover[#leftover + 1] = keys[i] end
-return {page[1], #keys, table.concat(parts), count, size, leftover}
+for i = done + 1, total do leftover[#leftover + 1] = keys[i] end
+return {page[1], total, commands, count, size, leftover, replies}
 """
 
 #: Target side of a batch: ``RESTORE key ttl payload REPLACE`` for each entry of ``ARGV[1]``;

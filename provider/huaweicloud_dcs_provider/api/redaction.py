@@ -45,7 +45,7 @@ def redact(value: Any, *, _depth: int = 0) -> Any:
     """
     cls = type(value)
     if cls is dict:  # what JSON gives: the common case, without the ABC checks
-        return _redact_dict(value, _depth)
+        return _redact_plain_dict(value, _depth) if _depth < MAX_DEPTH else REDACTED
     if cls in _LEAF_TYPES:
         return value
     if isinstance(value, Mapping | list | tuple) and _depth >= MAX_DEPTH:
@@ -60,18 +60,46 @@ def redact(value: Any, *, _depth: int = 0) -> Any:
 def _redact_dict(value: Mapping[Any, Any], depth: int) -> Any:
     if depth >= MAX_DEPTH:
         return REDACTED
-    verdicts = _SECRET_KEY_VERDICTS
+    if type(value) is dict:
+        return _redact_plain_dict(value, depth)
     result: dict[Any, Any] = {}
     for key, item in value.items():
-        secret = verdicts.get(key) if type(key) is str else None
-        if secret is None:
-            secret = is_secret_key(key if type(key) is str else str(key))
-        if secret and item not in (None, ""):
+        if _secret_name(key) and item not in (None, ""):
             result[key] = REDACTED
         elif type(item) in _LEAF_TYPES:
             result[key] = item
         else:
             result[key] = redact(item, _depth=depth + 1)
+    return result
+
+
+def _secret_name(key: Any) -> bool:
+    secret = _SECRET_KEY_VERDICTS.get(key) if type(key) is str else None
+    return is_secret_key(key if type(key) is str else str(key)) if secret is None else secret
+
+
+#: The secret-named keys of each set of key names seen so far (an API answer of one kind always has
+#: the same names): the copy of such a dict is made in C, then only its containers and its secrets
+#: are rewritten. Bounded like :data:`_SECRET_KEY_VERDICTS`.
+_SECRET_KEYS_OF: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+_MAX_REMEMBERED_KEY_SETS = 256
+
+
+def _redact_plain_dict(value: dict[Any, Any], depth: int) -> dict[Any, Any]:
+    names = tuple(value)
+    secrets = _SECRET_KEYS_OF.get(names)
+    if secrets is None:
+        secrets = tuple(key for key in names if _secret_name(key))
+        if len(_SECRET_KEYS_OF) < _MAX_REMEMBERED_KEY_SETS:
+            _SECRET_KEYS_OF[names] = secrets
+    result = value.copy()
+    leaves = _LEAF_TYPES
+    for key, item in value.items():
+        if type(item) not in leaves:
+            result[key] = redact(item, _depth=depth + 1)
+    for key in secrets:
+        if result[key] not in (None, ""):
+            result[key] = REDACTED
     return result
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from huaweicloud_dcs_provider.api.models import MAX_ERROR_TEXT, error_text_of
 from huaweicloud_dcs_provider.waiting.events import (
     EventStatus,
     handle_event,
@@ -46,6 +45,8 @@ _LAZY = {
     "wait": "huaweicloud_dcs_provider.waiting.engine",
     "Verdict": "huaweicloud_dcs_provider.api.statuses",
     "judge": "huaweicloud_dcs_provider.api.statuses",
+    "MAX_ERROR_TEXT": "huaweicloud_dcs_provider.api.models",
+    "error_text_of": "huaweicloud_dcs_provider.api.models",
 }
 
 
