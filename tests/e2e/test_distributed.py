@@ -5,11 +5,12 @@ CeleryExecutor with two workers (consuming ``default`` and ``dcs``), two trigger
 ``default``, trigger queues on (``[triggerer] queues_enabled``); the emulator simulates the
 migrations.
 
-1. **Trigger queues.** A deferred configure task with ``queue="dcs"``
-   (``tests/e2e/dags/dcs_queue_wait.py``): its trigger row carries queue ``dcs``, and while no
-   triggerer consumes ``dcs`` neither of the two ``default`` triggerers takes it (it stays
-   unassigned, the migration goes on). A third triggerer started with ``--queues=dcs`` takes it at
-   once and is the only one that ever runs it; the run succeeds, configured once.
+1. **Trigger queues.** Two deferred waits with ``queue="dcs"`` (``tests/e2e/dags/dcs_queue_wait.py``):
+   the configure operator's own wait and the sensor's. Their trigger rows carry queue ``dcs``, and
+   while no triggerer consumes ``dcs`` neither of the two ``default`` triggerers takes them (they
+   stay unassigned, the migrations go on). A third triggerer started with ``--queues=dcs`` takes
+   them at once and is the only one that ever runs them; the run succeeds, each migration
+   configured once.
 2. **High availability.** N mapped migrations waited for deferred
    (``tests/e2e/dags/dcs_load_mapped_migrations.py``) until every wait is held by a triggerer;
    then the triggerer holding the most waits is SIGKILLed (process group: its trigger runner
@@ -125,45 +126,53 @@ def wait_triggers(stack: AirflowStack, dag_id: str, run_id: str) -> list[tuple[i
     return [(int(tid), None if job is None else int(job), queue) for tid, job, queue in rows]
 
 
-def test_a_wait_on_queue_dcs_runs_only_on_the_triggerer_of_dcs(deployment: Deployment) -> None:
-    """Queue ``dcs``: no ``default`` triggerer takes the wait; the ``dcs`` triggerer alone runs it."""
+def test_waits_on_queue_dcs_run_only_on_the_triggerer_of_dcs(deployment: Deployment) -> None:
+    """Queue ``dcs``: no ``default`` triggerer takes the waits; the ``dcs`` triggerer alone runs them."""
     stack, emulator, admin = deployment.stack, deployment.emulator, deployment.admin
-    migration_task_id = emulator.api().create_ready_task("queue-dcs", timeout=30)
-    run_id = stack.trigger_dag(QUEUE_DAG_ID, {"migration_task_id": migration_task_id})
+    migrations = {
+        "operator_wait": emulator.api().create_ready_task("queue-dcs-operator", timeout=30),
+        "sensor_wait": emulator.api().create_ready_task("queue-dcs-sensor", timeout=30),
+    }
+    run_id = stack.trigger_dag(
+        QUEUE_DAG_ID,
+        {"operator_task_id": migrations["operator_wait"], "sensor_task_id": migrations["sensor_wait"]},
+    )
 
     def explain() -> str:
         return stack.explain(QUEUE_DAG_ID, run_id)
 
-    stack.wait_task_state(QUEUE_DAG_ID, run_id, "configure", {"deferred"}, timeout=120)
-    [(trigger_id, holder, queue)] = wait_triggers(stack, QUEUE_DAG_ID, run_id)
-    assert queue == "dcs", queue
-    # Neither default triggerer claims it, however long we wait (while the migration goes on).
+    for task in migrations:
+        stack.wait_task_state(QUEUE_DAG_ID, run_id, task, {"deferred"}, timeout=120)
+    rows = wait_triggers(stack, QUEUE_DAG_ID, run_id)
+    assert len(rows) == 2, rows
+    assert {queue for _, _, queue in rows} == {"dcs"}, rows
+    # Neither default triggerer claims them, however long we wait (while the migrations go on).
     unclaimed_until = time.monotonic() + UNCLAIMED_SECONDS
     while time.monotonic() < unclaimed_until:
-        [(_, holder, _)] = wait_triggers(stack, QUEUE_DAG_ID, run_id)
-        assert holder is None, f"trigger {trigger_id} on queue dcs taken by job {holder}{explain()}"
+        holders = {job for _, job, _ in wait_triggers(stack, QUEUE_DAG_ID, run_id)}
+        assert holders == {None}, f"a wait on queue dcs was taken by triggerer job(s) {holders}{explain()}"
         time.sleep(0.5)
-    assert emulator.api().detail(migration_task_id)["status"] == "FULLMIGRATING"
+    assert {emulator.api().detail(task_id)["status"] for task_id in migrations.values()} == {"FULLMIGRATING"}
 
     started = time.monotonic()
     dcs_job = stack.start_triggerer("triggerer-dcs", ["triggerer", "--queues=dcs"])
     wait_until(
-        lambda: wait_triggers(stack, QUEUE_DAG_ID, run_id)[0][1] == dcs_job,
-        "dcs triggerer claims",
+        lambda: {job for _, job, _ in wait_triggers(stack, QUEUE_DAG_ID, run_id)} == {dcs_job},
+        "dcs triggerer claims both waits",
         60,
         explain,
     )
     claimed_after = time.monotonic() - started
     assert stack.wait_run(QUEUE_DAG_ID, run_id, timeout=120) == "success", explain()
-    print(
-        f"[distributed] the dcs triggerer (job {dcs_job}) claimed the wait {claimed_after:.1f} s after start"
-    )
+    print(f"[distributed] the dcs triggerer (job {dcs_job}) claimed both waits in {claimed_after:.1f} s")
 
-    # Only the dcs triggerer ever ran the trigger (trigger logs are named by triggerer job).
-    assert set(stack.trigger_log_files(QUEUE_DAG_ID, run_id, "configure")) == {dcs_job}, explain()
-    assert handled_configures(admin)[migration_task_id] == 1
-    ti = stack.db_task_instance(QUEUE_DAG_ID, run_id, "configure")
-    assert (ti["queue"], ti["try_number"], ti["state"]) == ("dcs", 1, "success")
+    configures = handled_configures(admin)
+    for task, migration_task_id in migrations.items():
+        # Only the dcs triggerer ever ran the trigger (trigger logs are named by triggerer job).
+        assert set(stack.trigger_log_files(QUEUE_DAG_ID, run_id, task)) == {dcs_job}, explain()
+        assert configures[migration_task_id] == 1, configures
+        ti = stack.db_task_instance(QUEUE_DAG_ID, run_id, task)
+        assert (ti["queue"], ti["try_number"], ti["state"]) == ("dcs", 1, "success"), ti
 
 
 def test_killed_triggerer_waits_are_taken_over_and_finish(deployment: Deployment) -> None:
