@@ -20,16 +20,15 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from airflow_versions import requires_airflow3_deployment
-from e2e.airflow_stack import AirflowStack, Topology
-from huaweicloud_dcs_emulator.testing import EmulatorAdmin, EmulatorProcess
+from e2e.airflow_stack import Topology
+from e2e.deployment import Deployment, emulator_and_airflow, wait_until
+from huaweicloud_dcs_emulator.testing import EmulatorProcess
 from huaweicloud_dcs_provider.api.endpoints import Api
 from reliability import figures
 
@@ -51,28 +50,17 @@ HELD_ANSWER_SECONDS = 30.0
 ATTACH_LINE = "attaching to it instead of configuring it again"
 
 
-@dataclass
-class Deployment:
-    """Airflow and the emulator of this module."""
-
-    stack: AirflowStack
-    emulator: EmulatorProcess
-    admin: EmulatorAdmin
-
-
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory, topology: Topology) -> Iterator[Deployment]:
     """The emulator (simulated migrations) and a real Airflow with the kill DAG; all stopped after."""
     root = tmp_path_factory.mktemp(f"e2e-faults-{topology.name}")
-    with ExitStack() as cleanup:
-        emulator = cleanup.enter_context(EmulatorProcess(config=EMULATOR_TIMINGS))
-        env = {"AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT": emulator.conn_uri_json()}
-        stack = cleanup.enter_context(
-            AirflowStack(root / "airflow", dag_files=[DAG_FILE], env=env, topology=topology)
-        )
-        print(f"\n[e2e-faults] Airflow ({topology.name}) up in {stack.startup_seconds:.1f} s ({root})")
-        stack.wait_dag(DAG_ID)
-        yield Deployment(stack=stack, emulator=emulator, admin=emulator.admin())
+    with emulator_and_airflow(
+        root, emulator_config=EMULATOR_TIMINGS, dag_files=[DAG_FILE], topology=topology
+    ) as deployment:
+        seconds = deployment.stack.startup_seconds
+        print(f"\n[e2e-faults] Airflow ({topology.name}) up in {seconds:.1f} s ({root})")
+        deployment.stack.wait_dag(DAG_ID)
+        yield deployment
 
 
 def create_migration_task(emulator: EmulatorProcess) -> str:
@@ -140,18 +128,6 @@ def task_process(ti_id: str) -> int:
     return pid
 
 
-def wait_until(condition: Any, what: str, timeout: float, explain: Any = None) -> Any:
-    """Poll ``condition()`` until it returns something truthy; returns it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not after {timeout} s{explain() if explain else ''}")
-        time.sleep(0.1)
-
-
 def test_worker_killed_after_configure_post_retry_attaches(deployment: Deployment) -> None:
     """Killed between the configure POST and its XCom: the retry attaches, one configure in all."""
     stack, emulator, admin = deployment.stack, deployment.emulator, deployment.admin
@@ -174,7 +150,7 @@ def test_worker_killed_after_configure_post_retry_attaches(deployment: Deploymen
         posts = admin.requests(method="POST", path=configure_path)
         return next((post for post in posts if "latency" in post["faults"]), None)
 
-    wait_until(held_post, "configure POST handled and held", 120, explain)
+    wait_until(held_post, "configure POST handled and held", 120, explain, every=0.1)
     assert emulator.api().detail(migration_task_id)["status"] == "FULLMIGRATING"
     ti_id = str(uuid.UUID(str(stack.db_task_instance(DAG_ID, run_id, TASK)["id"])))  # SQLite: bare hex
     pid = task_process(ti_id)
@@ -192,6 +168,7 @@ def test_worker_killed_after_configure_post_retry_attaches(deployment: Deploymen
         ),
         "held configure request finished",
         HELD_ANSWER_SECONDS + 30,
+        every=0.1,
     )
     posts = admin.requests(method="POST", path=configure_path)
     handled = [post for post in posts if post["handled_status"] == 200]

@@ -27,17 +27,15 @@ import re
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from airflow_versions import requires_airflow3_deployment
 from e2e.airflow_stack import POSTGRES_CELERY, AirflowStack
-from huaweicloud_dcs_emulator.testing import EmulatorAdmin, EmulatorProcess
+from e2e.deployment import Deployment, emulator_and_airflow, mapped_load_env, wait_until
+from huaweicloud_dcs_emulator.testing import EmulatorAdmin
 from reliability import figures
 
 pytestmark = [
@@ -62,49 +60,21 @@ EMULATOR_TIMINGS = {"create_seconds": 0.5, "full_seconds": 25.0, "stop_seconds":
 CONFIGURE_PATH = re.compile(r"/migration/([^/]+)/task$")
 
 
-@dataclass
-class Deployment:
-    """Airflow and the emulator of this module."""
-
-    stack: AirflowStack
-    emulator: EmulatorProcess
-    admin: EmulatorAdmin
-
-
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """The emulator and the PostgreSQL/Celery deployment with both DAGs; all stopped after."""
     root = tmp_path_factory.mktemp("e2e-distributed")
-    with ExitStack() as cleanup:
-        emulator = cleanup.enter_context(EmulatorProcess(config=EMULATOR_TIMINGS))
-        env = {
-            "AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT": emulator.conn_uri_json(),
-            "DCS_LOAD_MIGRATIONS": str(HA_WAITS),
-            "DCS_LOAD_POLL_SECONDS": str(POLL_SECONDS),
-        }
-        stack = cleanup.enter_context(
-            AirflowStack(
-                root / "airflow",
-                dag_files=[DAGS / "dcs_queue_wait.py", DAGS / "dcs_load_mapped_migrations.py"],
-                env=env,
-                topology=POSTGRES_CELERY,
-                parallelism=POSTGRES_CELERY.workers * POSTGRES_CELERY.worker_concurrency,
-            )
-        )
-        print(f"\n[distributed] Airflow up in {stack.startup_seconds:.1f} s ({root})")
-        yield Deployment(stack=stack, emulator=emulator, admin=emulator.admin(timeout=60))
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout: float, explain: Callable[[], str]) -> Any:
-    """Poll ``condition()`` every 0.2 s until it returns something truthy; returns it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not after {timeout:g} s{explain()}")
-        time.sleep(0.2)
+    with emulator_and_airflow(
+        root,
+        emulator_config=EMULATOR_TIMINGS,
+        dag_files=[DAGS / "dcs_queue_wait.py", DAGS / "dcs_load_mapped_migrations.py"],
+        env=mapped_load_env(HA_WAITS, POLL_SECONDS),
+        admin_timeout=60,
+        topology=POSTGRES_CELERY,
+        parallelism=POSTGRES_CELERY.workers * POSTGRES_CELERY.worker_concurrency,
+    ) as deployment:
+        print(f"\n[distributed] Airflow up in {deployment.stack.startup_seconds:.1f} s ({root})")
+        yield deployment
 
 
 def handled_configures(admin: EmulatorAdmin) -> Counter[str]:

@@ -29,7 +29,6 @@ import os
 import re
 import time
 from collections import Counter
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,8 @@ import pytest
 
 from airflow_versions import requires_airflow3_deployment
 from e2e.airflow_stack import AirflowStack, Topology
-from huaweicloud_dcs_emulator.testing import EmulatorApiClient, EmulatorProcess
+from e2e.deployment import emulator_and_airflow, mapped_load_env
+from huaweicloud_dcs_emulator.testing import EmulatorApiClient
 from huaweicloud_dcs_provider.api.endpoints import Api
 from reliability import figures
 
@@ -162,23 +162,16 @@ def test_mapped_migrations_under_api_faults(tmp_path: Path, topology: Topology) 
     """N mapped migrations, 5 % 503 + 1 % dropped answers: all succeed, each configured once."""
     n = MIGRATIONS
     parallelism = PARALLELISM or (topology.workers * topology.worker_concurrency or 4)
-    with ExitStack() as cleanup:
-        emulator = cleanup.enter_context(EmulatorProcess(config=EMULATOR_TIMINGS))
-        admin = emulator.admin(timeout=60)
-        env = {
-            "AIRFLOW_CONN_HUAWEICLOUD_DCS_DEFAULT": emulator.conn_uri_json(),
-            "DCS_LOAD_MIGRATIONS": str(n),
-            "DCS_LOAD_POLL_SECONDS": str(POLL_SECONDS),
-        }
-        stack = cleanup.enter_context(
-            AirflowStack(
-                tmp_path / "airflow",
-                dag_files=[DAG_FILE],
-                env=env,
-                parallelism=parallelism,
-                topology=topology,
-            )
-        )
+    with emulator_and_airflow(
+        tmp_path,
+        emulator_config=EMULATOR_TIMINGS,
+        dag_files=[DAG_FILE],
+        env=mapped_load_env(n, POLL_SECONDS),
+        admin_timeout=60,
+        parallelism=parallelism,
+        topology=topology,
+    ) as deployment:
+        stack, emulator, admin = deployment.stack, deployment.emulator, deployment.admin
         print(
             f"\n[load] Airflow ({topology.name}) up in {stack.startup_seconds:.1f} s; {n} migrations, "
             f"parallelism {parallelism}"
