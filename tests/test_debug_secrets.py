@@ -28,7 +28,7 @@ import pytest
 from airflow_versions import AIRFLOW_V_3
 from huaweicloud_dcs_emulator.testing import EmulatorProcess, random_security_token
 from reliability import figures
-from secret_hygiene import needles
+from secret_hygiene import needles, register_secret
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +40,15 @@ DEBUG_ENV = {"AIRFLOW__LOGGING__LOGGING_LEVEL": "DEBUG"}
 def scan(output: str, found_secrets: dict[str, str]) -> list[str]:
     """The secrets (or their first characters) found in ``output``, by label."""
     return [label for label, needle in needles(found_secrets).items() if needle in output]
+
+
+def keep_for_the_session_scan(directory: Path, output: str, known: dict[str, str]) -> None:
+    """Register the run's secrets and leave its output under the base temp directory, so the
+    session-wide scan (``tests/secret_hygiene.py``) goes over this DEBUG run too: its output, its
+    Airflow home, logs and metadata DB."""
+    for label, value in known.items():
+        register_secret(value, f"DEBUG-level run: {label}")
+    (directory / "debug-output.log").write_text(output)
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +100,7 @@ def test_dag_test_at_debug_level_shows_no_secret(
     )
     run = runs["debug"]
     output = run.output
+    keep_for_the_session_scan(home, output, known)
     assert run.result.get("state") == "success", output[-3000:]
     debug_lines = [line for line in output.splitlines() if "debug" in line.lower()]
     assert len(debug_lines) > 50, "the run did not log at DEBUG level"
@@ -164,6 +174,7 @@ def test_the_hook_at_debug_level_shows_no_secret(emulator: EmulatorProcess, tmp_
         cwd=str(REPO),
     )
     output = proc.stdout + proc.stderr
+    keep_for_the_session_scan(tmp_path, output, known)
     assert proc.returncode == 0, output[-3000:]
     assert "DONE" in proc.stdout, output[-3000:]
     debug_lines = [line for line in output.splitlines() if line.startswith("DEBUG")]
