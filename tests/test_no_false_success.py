@@ -7,7 +7,8 @@ against the emulator as the real service behaves at its worst:
 * a task stopped and deleted mid-migration whose detail still answers ``SUCCESS``;
 * ``RELEASED`` after a real success, and ``RELEASED`` without one;
 * ``TERMINATING`` while ``SUCCESS`` is awaited;
-* a Redis password so short (``0``, ``S``) that scrubbing it everywhere rewrote ids and statuses;
+* a Redis password so short (``0``, ``S``) that scrubbing it everywhere rewrote ids and statuses,
+  or one that is part of an id or a figure;
 * a create retried after the first try's create took effect.
 """
 
@@ -202,6 +203,61 @@ def test_a_short_redis_password_never_rewrites_ids_statuses_or_numbers(
     # The password itself is still never shown: the API echoes it under "password".
     assert done.raw["source_instance"]["password"] == "***"
     outcome("wrong_outcomes", f"Redis password {password!r}", f"id {task_id}, status {done.status} intact")
+
+
+def test_a_long_password_inside_the_task_id_never_rewrites_ids_statuses_or_numbers(
+    dcs_env: DcsTestEnv,
+) -> None:
+    """A password of 8+ characters that happens to be part of the task id (here: its first 8 hex
+    digits) is still no reason to rewrite an id: the wait must see its own task, the figures intact."""
+    task_id = dcs_env.create_ready_task()
+    password = task_id[:8]
+    hook = DcsHook(retry_policy=FAST)
+    hook.configure_online_migration(
+        task_id,
+        migration_method="full_amount_migration",
+        resume_mode="manual",
+        source_instance={"addrs": "127.0.0.1:6379", "password": password},
+        target_instance={"addrs": "127.0.0.1:6380", "password": password},
+    )
+    done = hook.wait_for_task_status(task_id, ["SUCCESS"], timeout=30, poll_interval=0.1)
+    assert done.task_id == task_id
+    assert done.status == "SUCCESS"
+    stats = hook.get_migration_task_stats(task_id)
+    assert stats.full_migration_progress == 100
+    assert task_id in [t.task_id for t in hook.list_migration_tasks()]
+    assert done.raw["source_instance"]["password"] == "***"
+    outcome(
+        "wrong_outcomes",
+        "Redis password of 8 characters inside the task id",
+        f"id {task_id}, status {done.status} intact",
+    )
+
+
+def test_no_secret_rewrites_an_id_a_status_or_a_number_whatever_its_length() -> None:
+    """Well-formed ids, statuses, codes, figures (strings in the API) and times are never rewritten
+    by a secret they contain; free text is scrubbed, and so is a structural field that is not
+    well-formed or is a secret itself (an API echoing a secret there)."""
+    from huaweicloud_dcs_provider.api.redaction import scrub
+
+    answer = {
+        "task_id": "0f6a8a58-bf84-45ab-8ec3-119e13c65c5a",
+        "status": "SUCCESS",
+        "error_code": "DCS.4133",
+        "source_dbsize": "100000000",
+        "offset": "1000000000",
+        "full_migration_progress": "100",
+        "created_at": "2026-12-01T00:00:00Z",
+        "description": "password 00000000 and 0f6a8a58 echoed",
+    }
+    secrets = ["00000000", "0f6a8a58", "UCCES", "4133"]
+    scrubbed = scrub(answer, secrets)
+    assert {k: scrubbed[k] for k in answer if k != "description"} == {
+        k: v for k, v in answer.items() if k != "description"
+    }
+    assert scrubbed["description"] == "password *** and *** echoed"
+    echoed = scrub({"status": "status: 0f6a8a58!", "task_id": "00000000", "offset": "12 00000000"}, secrets)
+    assert echoed == {"status": "status: ***!", "task_id": "***", "offset": "12 ***"}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -111,6 +111,18 @@ _STRUCTURAL_KEY = re.compile(
     r"at|time|date|version|method|type|mode|name|migrating|enable\w*)$",
     re.IGNORECASE,
 )
+#: A well-formed value of such a field: a number (the API's figures are strings), a hex id (task,
+#: instance and project ids), a status or error-code word (``SUCCESS``, ``DCS.4133``), an enum value
+#: (``full_amount_migration``), an ISO time. It is never rewritten by a secret it merely contains (a
+#: password ``00000000`` in the key count ``100000000``, a password that is part of a task id); one
+#: that is not well-formed (``"status: <echoed secret>"``), or is a secret itself, is scrubbed.
+_WELL_FORMED_VALUE = re.compile(
+    r"-?\d+(?:\.\d+)?"
+    r"|[0-9a-fA-F]+(?:-[0-9a-fA-F]+)*"
+    r"|[A-Z][A-Z0-9_]*(?:\.\d+)?"
+    r"|[a-z][a-z0-9_]*"
+    r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
 #: A key shaped like an API field name is not rewritten by a short secret either.
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 #: Secrets at least this long are scrubbed everywhere, structure included: they cannot be an
@@ -131,7 +143,9 @@ def scrub(value: Any, secrets: Iterable[str | None], *, _depth: int = 0) -> Any:
     :func:`redact` cannot recognise. Identifiers, statuses, codes, numbers, addresses and times
     (:func:`is_structural_key`) and keys shaped like field names are rewritten only by secrets of at
     least :data:`MIN_SECRET_LENGTH_EVERYWHERE` characters, so a password as short as ``0`` cannot
-    turn a task id or a status into something else. A bare string (an
+    turn a task id or a status into something else; a well-formed id, status, code, number or time
+    is never rewritten by a secret it merely contains (only one that is the secret itself). A bare
+    string (an
     error text) is scrubbed whole. Containers nested deeper than :data:`MAX_DEPTH` are replaced by
     ``***``.
     """
@@ -152,11 +166,21 @@ def scrub(value: Any, secrets: Iterable[str | None], *, _depth: int = 0) -> Any:
             field_like = isinstance(key, str) and _FIELD_NAME.fullmatch(key) is not None
             name = scrub(key, long_ones if field_like else known)
             structural = isinstance(key, str) and is_structural_key(key) and not isinstance(item, Mapping)
-            result[name] = scrub(item, long_ones if structural else known, _depth=_depth + 1)
+            if structural and _intact(item, long_ones):
+                result[name] = item
+            else:
+                result[name] = scrub(item, long_ones if structural else known, _depth=_depth + 1)
         return result
     if isinstance(value, list | tuple):
         return [scrub(item, known, _depth=_depth + 1) for item in value]
     return value
+
+
+def _intact(value: Any, long_secrets: list[str]) -> bool:
+    """True for a well-formed structural value that is not itself one of the ``long_secrets``."""
+    if not isinstance(value, str) or value in long_secrets:
+        return False
+    return _WELL_FORMED_VALUE.fullmatch(value) is not None
 
 
 def secrets_in(value: Any, *, _depth: int = 0) -> list[str]:
