@@ -196,6 +196,7 @@ def test_a_short_redis_password_never_rewrites_ids_statuses_or_numbers(
     assert done.status == "SUCCESS"
     assert done.source_instance is not None
     assert done.source_instance.addrs == "127.0.0.1:6379"
+    assert done.raw["source_instance"]["db"] == "0"  # the database number, even for a password "0"
     stats = hook.get_migration_task_stats(task_id)
     assert stats.full_migration_progress == 100
     listed = [t.task_id for t in hook.list_migration_tasks()]

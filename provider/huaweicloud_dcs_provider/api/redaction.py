@@ -107,7 +107,7 @@ def _redact_plain_dict(value: dict[Any, Any], depth: int) -> dict[Any, Any]:
 #: secret never is, and what a wait and a comparison read. :func:`scrub` never rewrites them (a short
 #: password such as ``0`` is a substring of ids, offsets and addresses).
 _STRUCTURAL_KEY = re.compile(
-    r"(?:^|_)(?:id|ids|list|status|code|offset|count|num|dbsize|progress|kbps|ops|port|ip|addrs|"
+    r"(?:^|_)(?:id|ids|list|status|code|offset|count|num|db|dbsize|progress|kbps|ops|port|ip|addrs|"
     r"at|time|date|version|method|type|mode|name|migrating|enable\w*)$",
     re.IGNORECASE,
 )
