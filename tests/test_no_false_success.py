@@ -178,11 +178,11 @@ def test_a_wait_for_the_stop_itself_still_waits_through_terminating(dcs_env: Dcs
 # ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("password", ["0", "S", "1", "-"])
-def test_a_short_redis_password_never_rewrites_ids_statuses_or_numbers(
-    dcs_env: DcsTestEnv, password: str
-) -> None:
+def migrate_with_password(dcs_env: DcsTestEnv, password_of: Any) -> tuple[str, Any]:
+    """A full migration whose Redis password is ``password_of(task_id)``, waited for by the hook:
+    every id, status, address and figure it reads must be intact, the password never shown."""
     task_id = dcs_env.create_ready_task()
+    password = password_of(task_id)
     hook = DcsHook(retry_policy=FAST)
     hook.configure_online_migration(
         task_id,
@@ -203,6 +203,14 @@ def test_a_short_redis_password_never_rewrites_ids_statuses_or_numbers(
     assert task_id in listed
     # The password itself is still never shown: the API echoes it under "password".
     assert done.raw["source_instance"]["password"] == "***"
+    return task_id, done
+
+
+@pytest.mark.parametrize("password", ["0", "S", "1", "-"])
+def test_a_short_redis_password_never_rewrites_ids_statuses_or_numbers(
+    dcs_env: DcsTestEnv, password: str
+) -> None:
+    task_id, done = migrate_with_password(dcs_env, lambda _: password)
     outcome("wrong_outcomes", f"Redis password {password!r}", f"id {task_id}, status {done.status} intact")
 
 
@@ -211,23 +219,7 @@ def test_a_long_password_inside_the_task_id_never_rewrites_ids_statuses_or_numbe
 ) -> None:
     """A password of 8+ characters that happens to be part of the task id (here: its first 8 hex
     digits) is still no reason to rewrite an id: the wait must see its own task, the figures intact."""
-    task_id = dcs_env.create_ready_task()
-    password = task_id[:8]
-    hook = DcsHook(retry_policy=FAST)
-    hook.configure_online_migration(
-        task_id,
-        migration_method="full_amount_migration",
-        resume_mode="manual",
-        source_instance={"addrs": "127.0.0.1:6379", "password": password},
-        target_instance={"addrs": "127.0.0.1:6380", "password": password},
-    )
-    done = hook.wait_for_task_status(task_id, ["SUCCESS"], timeout=30, poll_interval=0.1)
-    assert done.task_id == task_id
-    assert done.status == "SUCCESS"
-    stats = hook.get_migration_task_stats(task_id)
-    assert stats.full_migration_progress == 100
-    assert task_id in [t.task_id for t in hook.list_migration_tasks()]
-    assert done.raw["source_instance"]["password"] == "***"
+    task_id, done = migrate_with_password(dcs_env, lambda task_id: task_id[:8])
     outcome(
         "wrong_outcomes",
         "Redis password of 8 characters inside the task id",
