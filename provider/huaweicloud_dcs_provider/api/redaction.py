@@ -104,8 +104,9 @@ def _redact_plain_dict(value: dict[Any, Any], depth: int) -> dict[Any, Any]:
 
 
 #: Fields whose values are identifiers, statuses, codes, numbers, addresses, names or times: what a
-#: secret never is, and what a wait and a comparison read. :func:`scrub` never rewrites them (a short
-#: password such as ``0`` is a substring of ids, offsets and addresses).
+#: secret never is, and what a wait and a comparison read. :func:`scrub` rewrites them only with
+#: long secrets, and only where the value is not well-formed (a short password such as ``0`` is a
+#: substring of ids, offsets and addresses).
 _STRUCTURAL_KEY = re.compile(
     r"(?:^|_)(?:id|ids|list|status|code|offset|count|num|db|dbsize|progress|kbps|ops|port|ip|addrs|"
     r"at|time|date|version|method|type|mode|name|migrating|enable\w*)$",
@@ -125,13 +126,13 @@ _WELL_FORMED_VALUE = re.compile(
 )
 #: A key shaped like an API field name is not rewritten by a short secret either.
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-#: Secrets at least this long are scrubbed everywhere, structure included: they cannot be an
-#: accidental part of an id, a status or a number. Shorter ones only where free text can be.
+#: Secrets at least this long are scrubbed from structural fields too (addresses, names, key names,
+#: values that are not well-formed); shorter ones only where free text can be.
 MIN_SECRET_LENGTH_EVERYWHERE = 8
 
 
 def is_structural_key(key: str) -> bool:
-    """True for a field whose value :func:`scrub` leaves as it is (ids, statuses, numbers...)."""
+    """True for a field that no short secret rewrites (ids, statuses, numbers, addresses...)."""
     return bool(_STRUCTURAL_KEY.search(key))
 
 
@@ -145,9 +146,8 @@ def scrub(value: Any, secrets: Iterable[str | None], *, _depth: int = 0) -> Any:
     least :data:`MIN_SECRET_LENGTH_EVERYWHERE` characters, so a password as short as ``0`` cannot
     turn a task id or a status into something else; a well-formed id, status, code, number or time
     is never rewritten by a secret it merely contains (only one that is the secret itself). A bare
-    string (an
-    error text) is scrubbed whole. Containers nested deeper than :data:`MAX_DEPTH` are replaced by
-    ``***``.
+    string (an error text) is scrubbed whole. Containers nested deeper than :data:`MAX_DEPTH` are
+    replaced by ``***``.
     """
     known = sorted({s for s in secrets if s}, key=len, reverse=True)
     if not known:
